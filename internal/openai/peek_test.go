@@ -1,0 +1,156 @@
+package openai
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+func TestPeekChat(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name string
+		body string
+		want Request
+	}{
+		{"minimal", `{"model":"m","messages":[]}`, Request{Model: "m"}},
+		{"stream", `{"model":"m","messages":[],"stream":true}`, Request{Model: "m", Stream: true}},
+		{"stream null", `{"model":"m","messages":[],"stream":null}`, Request{Model: "m"}},
+		{"include usage", `{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true}}`,
+			Request{Model: "m", Stream: true, IncludeUsage: true, HasStreamOptions: true}},
+		{"tools", `{"model":"m","messages":[],"tools":[{"type":"function","function":{"name":"f"}}]}`, Request{Model: "m", Tools: true}},
+		{"empty tools", `{"model":"m","messages":[],"tools":[ ]}`, Request{Model: "m"}},
+		{"json object", `{"model":"m","messages":[],"response_format":{"type":"json_object"}}`, Request{Model: "m", JSONMode: true}},
+		{"json schema", `{"model":"m","messages":[],"response_format":{"type":"json_schema","json_schema":{}}}`, Request{Model: "m", JSONMode: true}},
+		{"text format", `{"model":"m","messages":[],"response_format":{"type":"text"}}`, Request{Model: "m"}},
+		{"vision", `{"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"abcdefgh"},{"type":"image_url","image_url":{"url":"x"}}]}]}`,
+			Request{Model: "m", Vision: true, EstimatedTokens: 2}},
+		{"tokens", `{"model":"m","messages":[{"role":"user","content":"` + strings.Repeat("a", 400) + `"}]}`, Request{Model: "m", EstimatedTokens: 100}},
+		{"null content and tool calls", `{"model":"m","messages":[{"role":"assistant","content":null,"tool_calls":[{"id":"1"}]},{"role":"tool","content":"ok","tool_call_id":"1"}]}`, Request{Model: "m"}},
+		{"stop as string and unknown fields", `{"model":"m","messages":[],"stop":"\n","seed":1,"x_custom":{"a":[1,2]}}`, Request{Model: "m"}},
+		{"escaped key", `{"mod\u0065l":"m","messages":[]}`, Request{Model: "m"}},
+		{"nested model is not top level", `{"messages":[{"model":"no"}],"model":"yes"}`, Request{Model: "yes"}},
+		{"whitespace", " \n{ \"model\" : \"m\" , \"messages\" : [ ] }\n", Request{Model: "m"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := PeekChat([]byte(tt.body))
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+func TestPeekChatErrors(t *testing.T) {
+	t.Parallel()
+	tests := []struct {
+		name, body, param, msg string
+	}{
+		{"empty", ``, "", "body is empty"},
+		{"malformed", `{"model":`, "", "could not parse the JSON"},
+		{"trailing garbage", `{"model":"m","messages":[]} x`, "", "could not parse the JSON"},
+		{"array", `[1,2]`, "", "must be a JSON object"},
+		{"invalid utf8", "{\"model\":\"m\xff\",\"messages\":[]}", "", "UTF-8"},
+		{"missing model", `{"messages":[]}`, "model", "model parameter"},
+		{"empty model", `{"model":"","messages":[]}`, "model", "model parameter"},
+		{"model not string", `{"model":5,"messages":[]}`, "model", "must be a string"},
+		{"missing messages", `{"model":"m"}`, "messages", "required"},
+		{"messages not array", `{"model":"m","messages":"hi"}`, "messages", "must be an array"},
+		{"messages of strings", `{"model":"m","messages":["hi"]}`, "messages", "array of message objects"},
+		{"stream not bool", `{"model":"m","messages":[],"stream":"yes"}`, "stream", "boolean"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := PeekChat([]byte(tt.body))
+			var re *RequestError
+			require.ErrorAs(t, err, &re)
+			assert.Equal(t, tt.param, re.Param)
+			assert.Contains(t, re.Message, tt.msg)
+		})
+	}
+}
+
+func TestWithModel(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ name, body, model, want string }{
+		{"rewrite", `{"model":"alias","messages":[],"x":1}`, "target", `{"model":"target","messages":[],"x":1}`},
+		{"keeps spacing and order", `{ "messages" : [ ] , "model" : "a" , "z" : {"model":"inner"} }`, "b:7b",
+			`{ "messages" : [ ] , "model" : "b:7b" , "z" : {"model":"inner"} }`},
+		{"escapes", `{"model":"a","messages":[]}`, `we"ird`, `{"model":"we\"ird","messages":[]}`},
+		{"same model untouched", `{"model":"a","messages":[]}`, "a", `{"model":"a","messages":[]}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, string(WithModel([]byte(tt.body), tt.model)))
+		})
+	}
+}
+
+func TestWithIncludeUsage(t *testing.T) {
+	t.Parallel()
+	got := WithIncludeUsage([]byte(`{"model":"m","stream":true,"messages":[]}`))
+	var v map[string]any
+	require.NoError(t, json.Unmarshal(got, &v))
+	assert.Equal(t, map[string]any{"include_usage": true}, v["stream_options"])
+	assert.Equal(t, "m", v["model"])
+
+	assert.JSONEq(t, `{"stream_options":{"include_usage":true}}`, string(WithIncludeUsage([]byte(`{ }`))))
+	kept := `{"model":"m","stream_options":{"include_usage":false}}`
+	assert.Equal(t, kept, string(WithIncludeUsage([]byte(kept))))
+}
+
+func TestErrorEnvelope(t *testing.T) {
+	t.Parallel()
+	b := NewEnvelope("nope", TypeInvalidRequest, "model", CodeModelNotFound).Marshal()
+	assert.JSONEq(t, `{"error":{"message":"nope","type":"invalid_request_error","param":"model","code":"model_not_found"}}`, string(b))
+	b = NewEnvelope("x", TypeServer, "", "").Marshal()
+	assert.JSONEq(t, `{"error":{"message":"x","type":"server_error","param":null,"code":null}}`, string(b))
+	assert.True(t, IsEnvelope(b))
+	assert.False(t, IsEnvelope([]byte(`{"error":null}`)))
+	assert.False(t, IsEnvelope([]byte(`not json`)))
+}
+
+func FuzzPeekChat(f *testing.F) {
+	for _, s := range []string{
+		`{"model":"m","messages":[{"role":"user","content":"hi"}],"stream":true}`,
+		`{"model":"m","messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"u"}}]}],"tools":[{}]}`,
+		`{"mod\u0065l":"m","messages":[],"response_format":{"type":"json_object"}}`,
+		`{"model":"m","messages":[],"stream_options":{"include_usage":true}}`,
+		`[]`, `{`, `{"a":"\\"}`, ``,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, body []byte) {
+		req, err := PeekChat(body)
+		if err != nil {
+			var re *RequestError
+			if !assertAs(err, &re) {
+				t.Fatalf("error is not a *RequestError: %v", err)
+			}
+			return
+		}
+		// A body that peeks fine is valid JSON, and rewriting its model
+		// must keep it valid and carry the new model.
+		out := WithModel(body, "rewritten")
+		var v map[string]json.RawMessage
+		if err := json.Unmarshal(out, &v); err != nil {
+			t.Fatalf("WithModel broke the JSON: %v\n%s", err, out)
+		}
+		again, err := PeekChat(out)
+		if err != nil || again.Model != "rewritten" || again.Stream != req.Stream {
+			t.Fatalf("after WithModel: %+v, %v", again, err)
+		}
+		if !json.Valid(WithIncludeUsage(body)) {
+			t.Fatalf("WithIncludeUsage broke the JSON")
+		}
+	})
+}
+
+func assertAs(err error, target **RequestError) bool {
+	re, ok := err.(*RequestError)
+	*target = re
+	return ok
+}
