@@ -1,0 +1,93 @@
+package routing
+
+import (
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+
+	"github.com/nexusllm/nexus/registry"
+)
+
+// Smart returns the default strategy: the candidate with the highest
+// Weights.Score wins; on a tie the earliest candidate in registry order wins.
+// Its reason is "highest_score".
+func Smart(w Weights) Strategy { return smart{w: w} }
+
+type smart struct{ w Weights }
+
+func (s smart) Select(_ string, candidates []*registry.Backend) (*registry.Backend, string) {
+	best, bestScore := candidates[0], s.w.Score(candidates[0])
+	for _, b := range candidates[1:] {
+		if sc := s.w.Score(b); sc > bestScore {
+			best, bestScore = b, sc
+		}
+	}
+	return best, ReasonHighestScore
+}
+
+// PriorityOnly returns a strategy that picks the candidate with the lowest
+// Priority value; on a tie the earliest in registry order wins. Its reason is
+// "priority".
+func PriorityOnly() Strategy { return priorityOnly{} }
+
+type priorityOnly struct{}
+
+func (priorityOnly) Select(_ string, candidates []*registry.Backend) (*registry.Backend, string) {
+	best := candidates[0]
+	for _, b := range candidates[1:] {
+		if b.Priority < best.Priority {
+			best = b
+		}
+	}
+	return best, ReasonPriority
+}
+
+// RoundRobin returns a strategy that cycles through the candidates, with one
+// counter per model so that traffic to one model does not skew the rotation
+// of another. Counters are created for the models the router asks about,
+// which are the registry's, so their number stays bounded. Its reason is
+// "round_robin".
+func RoundRobin() Strategy { return &roundRobin{} }
+
+type roundRobin struct {
+	counters sync.Map // model string → *atomic.Uint64
+}
+
+func (r *roundRobin) Select(model string, candidates []*registry.Backend) (*registry.Backend, string) {
+	c, ok := r.counters.Load(model)
+	if !ok {
+		c, _ = r.counters.LoadOrStore(model, new(atomic.Uint64))
+	}
+	n := c.(*atomic.Uint64).Add(1) - 1
+	return candidates[n%uint64(len(candidates))], ReasonRoundRobin
+}
+
+// Random returns a strategy that picks a candidate uniformly at random from
+// its own generator, seeded at random. Its reason is "random".
+func Random() Strategy { return RandomWithSeed(rand.Uint64()) }
+
+// RandomWithSeed is Random with a fixed seed, for reproducible sequences.
+func RandomWithSeed(seed uint64) Strategy {
+	src := &splitMix{}
+	src.state.Store(seed)
+	return random{rng: rand.New(src)}
+}
+
+type random struct{ rng *rand.Rand }
+
+func (r random) Select(_ string, candidates []*registry.Backend) (*registry.Backend, string) {
+	return candidates[r.rng.IntN(len(candidates))], ReasonRandom
+}
+
+// splitMix is a SplitMix64 generator whose state advances with one atomic
+// add, so a rand.Rand built on it (which keeps no state of its own) is safe
+// for concurrent use without a lock.
+type splitMix struct{ state atomic.Uint64 }
+
+// Uint64 implements rand.Source.
+func (s *splitMix) Uint64() uint64 {
+	z := s.state.Add(0x9e3779b97f4a7c15)
+	z = (z ^ z>>30) * 0xbf58476d1ce4e5b9
+	z = (z ^ z>>27) * 0x94d049bb133111eb
+	return z ^ z>>31
+}
