@@ -1,0 +1,184 @@
+// Package proxy forwards one chat request to one backend and relays the
+// answer, plain JSON or a server-sent-event stream, to the client.
+//
+// Nothing is written to the client until the backend has proven itself: a
+// plain reply must arrive whole and be a valid JSON object, and a stream must
+// deliver its first parseable event. Until then every failure is returned
+// uncommitted, so the caller can try another backend. Once a stream has been
+// committed, a failure ends it with one OpenAI-style error event and
+// "data: [DONE]". The package does not choose backends or retry.
+package proxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nexusllm/nexus/internal/openai"
+)
+
+// Forwarder sends requests to backends. Its fields must not change after
+// first use; a Forwarder is safe for concurrent use.
+type Forwarder struct {
+	// Client sends the upstream requests. It must not be nil. Its Timeout
+	// should be zero: the Forwarder bounds each phase itself.
+	Client *http.Client
+	// FirstByteTimeout bounds the wait for the response headers and, for a
+	// stream, its first event. Zero means 300 seconds.
+	FirstByteTimeout time.Duration
+	// RequestTimeout bounds a whole non-streaming exchange. Zero means
+	// 300 seconds.
+	RequestTimeout time.Duration
+	// IdleTimeout bounds the gap between two stream events after the first.
+	// Zero means 300 seconds.
+	IdleTimeout time.Duration
+	// MaxResponseBytes caps a non-streaming reply. Zero means 64 MiB.
+	MaxResponseBytes int64
+	// MaxEventBytes caps one stream event. Zero means 16 MiB.
+	MaxEventBytes int
+}
+
+// Request is one upstream call.
+type Request struct {
+	// URL is the full upstream URL (base + "/v1/chat/completions").
+	URL string
+	// Body is sent as is.
+	Body []byte
+	// APIKey, when set, is sent as a bearer token.
+	APIKey string
+	// Header holds extra headers to send (for example X-Request-Id).
+	Header http.Header
+	// Stream selects event-stream relaying.
+	Stream bool
+	// DropUsageChunk removes the usage-only chunk from the relayed stream
+	// (the gateway asked for usage on the client's behalf).
+	DropUsageChunk bool
+}
+
+// Result describes a forward that reached the client.
+type Result struct {
+	// Status is the HTTP status written to the client.
+	Status int
+	// Usage is the token usage the backend reported, when HasUsage.
+	Usage    openai.Usage
+	HasUsage bool
+	// FirstToken is the time from the start of Forward to the first content
+	// event of a stream (0 when none arrived).
+	FirstToken time.Duration
+}
+
+const (
+	defaultTimeout     = 300 * time.Second
+	defaultMaxResponse = 64 << 20
+	defaultMaxEvent    = 16 << 20
+	maxErrorBody       = 64 << 10
+)
+
+func orDuration(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Forward sends req and relays a good answer to w. Headers already set on
+// w (for example X-Nexus-Backend) go out with the answer. On failure the
+// returned error is a *Error; with Committed false nothing was written to w.
+// The upstream request ends as soon as ctx is done (the client left).
+func (f *Forwarder) Forward(ctx context.Context, w http.ResponseWriter, req *Request) (Result, error) {
+	start := time.Now()
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	first := orDuration(f.FirstByteTimeout, defaultTimeout)
+	if !req.Stream {
+		first = min(first, orDuration(f.RequestTimeout, defaultTimeout))
+	}
+	timer := time.AfterFunc(first, func() { cancel(errTimeout) })
+	defer timer.Stop()
+
+	up, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
+	if err != nil {
+		return Result{}, &Error{Kind: KindConnect, Err: err}
+	}
+	for k, v := range req.Header {
+		up.Header[k] = v
+	}
+	up.Header.Set("Content-Type", "application/json")
+	if req.Stream {
+		up.Header.Set("Accept", "text/event-stream")
+	} else {
+		up.Header.Set("Accept", "application/json")
+	}
+	if req.APIKey != "" {
+		up.Header.Set("Authorization", "Bearer "+req.APIKey)
+	}
+	resp, err := f.Client.Do(up)
+	if err != nil {
+		return Result{}, f.classify(ctx, err, false)
+	}
+	defer resp.Body.Close()
+
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+		return Result{}, &Error{Kind: KindStatus, StatusCode: resp.StatusCode, Body: body, Header: resp.Header.Clone()}
+	}
+	if !req.Stream {
+		if rt := orDuration(f.RequestTimeout, defaultTimeout); rt > first {
+			timer.Reset(rt - time.Since(start))
+		}
+		return f.relayJSON(ctx, w, resp)
+	}
+	return f.relayStream(ctx, w, req, resp, timer, start)
+}
+
+// classify turns a transport or read error into an *Error.
+func (f *Forwarder) classify(ctx context.Context, err error, committed bool) *Error {
+	cause := context.Cause(ctx)
+	switch {
+	case errors.Is(cause, errTimeout):
+		return &Error{Kind: KindTimeout, Committed: committed, Err: errTimeout}
+	case cause != nil:
+		return &Error{Kind: KindClientGone, Committed: committed, Err: cause}
+	case committed:
+		return &Error{Kind: KindStreamBroken, Committed: true, Err: err}
+	}
+	var ne interface{ Timeout() bool }
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &Error{Kind: KindTimeout, Err: err}
+	}
+	return &Error{Kind: KindConnect, Err: err}
+}
+
+func (f *Forwarder) relayJSON(ctx context.Context, w http.ResponseWriter, resp *http.Response) (Result, error) {
+	limit := f.MaxResponseBytes
+	if limit <= 0 {
+		limit = defaultMaxResponse
+	}
+	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	if err != nil {
+		return Result{}, f.classify(ctx, err, false)
+	}
+	if int64(len(body)) > limit {
+		return Result{}, &Error{Kind: KindBadResponse, Err: errors.New("reply larger than the gateway's limit")}
+	}
+	body = bytes.TrimSpace(body)
+	if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
+		return Result{}, &Error{Kind: KindBadResponse, Err: errors.New("reply is not a JSON object")}
+	}
+	if openai.HasMember(body, "error") {
+		return Result{}, &Error{Kind: KindBadResponse, Err: errors.New("reply is an error object with a 2xx status")}
+	}
+	res := Result{Status: resp.StatusCode}
+	res.Usage, res.HasUsage = openai.ParseUsage(body)
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(resp.StatusCode)
+	_, _ = w.Write(body)
+	return res, nil
+}
