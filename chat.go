@@ -1,0 +1,294 @@
+package nexus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/nexusllm/nexus/internal/openai"
+	"github.com/nexusllm/nexus/metrics"
+	"github.com/nexusllm/nexus/proxy"
+	"github.com/nexusllm/nexus/registry"
+	"github.com/nexusllm/nexus/routing"
+)
+
+// passiveFailureThreshold is how many consecutive failed requests take a
+// backend out of rotation before the next health probe.
+const passiveFailureThreshold = 3
+
+// handleChat routes and proxies POST /v1/chat/completions.
+func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	ctx := r.Context()
+	id := requestID(r)
+	w.Header().Set(HeaderRequestID, id)
+
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if err != nil {
+		var tooLarge *http.MaxBytesError
+		if errors.As(err, &tooLarge) {
+			g.metrics.RecordError(ctx, metrics.ErrorInvalidRequest, metrics.OtherLabel)
+			openai.WriteError(w, http.StatusRequestEntityTooLarge,
+				fmt.Sprintf("Request body is larger than the limit of %d bytes.", MaxBodyBytes),
+				openai.TypeInvalidRequest, "", openai.CodeRequestTooLarge)
+			return
+		}
+		g.metrics.RecordError(ctx, metrics.ErrorClientClosed, metrics.OtherLabel)
+		return // the client went away while sending
+	}
+	req, err := openai.PeekChat(body)
+	if err != nil {
+		var re *openai.RequestError
+		errors.As(err, &re)
+		g.metrics.RecordError(ctx, metrics.ErrorInvalidRequest, metrics.OtherLabel)
+		openai.WriteError(w, http.StatusBadRequest, re.Message, openai.TypeInvalidRequest, re.Param, "")
+		g.logRequest(id, req.Model, nil, http.StatusBadRequest, start, re.Message)
+		return
+	}
+
+	rt, err := g.router.Route(routing.Requirements{
+		Model:           req.Model,
+		Vision:          req.Vision,
+		Tools:           req.Tools,
+		JSONMode:        req.JSONMode,
+		EstimatedTokens: req.EstimatedTokens,
+	})
+	if err != nil {
+		g.writeRouteError(w, r, err, req.Model)
+		g.logRequest(id, req.Model, nil, routeErrorStatus(err), start, err.Error())
+		return
+	}
+
+	dropUsage := false
+	if req.Stream && !req.HasStreamOptions {
+		// Ask for usage so streams are counted in token metrics; the usage
+		// chunk the client did not ask for is dropped before it is relayed.
+		body = openai.WithIncludeUsage(body)
+		dropUsage = true
+	}
+	g.forward(w, r, rt, body, req, dropUsage, id, start)
+}
+
+// forward tries the route's attempts until one answers the client.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *routing.Route, body []byte, req openai.Request, dropUsage bool, id string, start time.Time) {
+	ctx := r.Context()
+	h := w.Header()
+	var last *proxy.Error
+	var lastAttempt routing.Attempt
+	for {
+		att, ok := rt.Next()
+		if !ok {
+			break
+		}
+		lastAttempt = att
+		b := att.Backend
+		h.Set(HeaderBackend, b.Name)
+		h.Set(HeaderModel, att.Model)
+		h.Set(HeaderRouteReason, att.Reason)
+		if att.Fallback {
+			h.Set(HeaderFallbackModel, att.Model)
+		} else {
+			h.Del(HeaderFallbackModel)
+		}
+		preq := &proxy.Request{
+			URL:            b.URL + "/v1/chat/completions",
+			Body:           openai.WithModel(body, att.Model),
+			APIKey:         b.APIKey(),
+			Header:         http.Header{HeaderRequestID: {id}},
+			Stream:         req.Stream,
+			DropUsageChunk: dropUsage,
+		}
+		b.Begin()
+		res, err := g.fwd.Forward(ctx, w, preq)
+		b.End()
+		if err == nil {
+			b.RecordSuccess()
+			g.recordDone(ctx, rt, att, res.Status, start, req.Stream, res)
+			g.logRequest(id, req.Model, &att, res.Status, start, "")
+			return
+		}
+		pe, _ := proxy.AsError(err)
+		last = pe
+		g.noteFailure(ctx, b, att, pe)
+		if pe.Committed || !pe.Retryable() {
+			break
+		}
+		g.log.Warn("backend attempt failed, trying the next one",
+			"request_id", id, "backend", b.Name, "model", att.Model, "attempt", att.Number, "error", pe.Error())
+	}
+	if last == nil {
+		// Every candidate left rotation between routing and forwarding.
+		g.metrics.RecordError(ctx, metrics.ErrorNoHealthyBackend, rt.Resolved)
+		w.Header().Set("Retry-After", "1")
+		openai.WriteError(w, http.StatusServiceUnavailable,
+			"No healthy backend available for model '"+rt.Requested+"'", openai.TypeServer, "", openai.CodeServiceUnavailable)
+		g.logRequest(id, req.Model, nil, http.StatusServiceUnavailable, start, "no healthy backend")
+		return
+	}
+	status := g.writeUpstreamError(w, last, lastAttempt)
+	g.recordDone(ctx, rt, lastAttempt, status, start, req.Stream, proxy.Result{})
+	g.logRequest(id, req.Model, &lastAttempt, status, start, last.Error())
+}
+
+// noteFailure counts a failed attempt against the backend's passive health
+// and in the error metrics.
+func (g *Gateway) noteFailure(ctx context.Context, b *registry.Backend, att routing.Attempt, pe *proxy.Error) {
+	model := att.Model
+	switch {
+	case pe.Kind == proxy.KindClientGone:
+		g.metrics.RecordError(ctx, metrics.ErrorClientClosed, model)
+		return
+	case pe.Kind == proxy.KindTimeout:
+		g.metrics.RecordError(ctx, metrics.ErrorTimeout, model)
+	case pe.BackendFault():
+		g.metrics.RecordError(ctx, metrics.ErrorBackendError, model)
+	}
+	if !pe.BackendFault() {
+		return
+	}
+	if n := b.RecordFailure(); n >= passiveFailureThreshold && b.Healthy() {
+		if b.SetStatus(registry.StatusUnhealthy, fmt.Sprintf("%d consecutive request failures, last: %v", n, pe)) {
+			g.log.Warn("backend taken out of rotation after request failures", "backend", b.Name, "failures", n, "error", pe.Error())
+		}
+	}
+}
+
+// recordDone records one request that reached a backend.
+func (g *Gateway) recordDone(ctx context.Context, rt *routing.Route, att routing.Attempt, status int, start time.Time, stream bool, res proxy.Result) {
+	g.metrics.RecordRequest(ctx, metrics.Request{
+		Model:            att.Model,
+		Backend:          att.Backend.ID,
+		Status:           status,
+		Duration:         time.Since(start),
+		Stream:           stream,
+		PromptTokens:     res.Usage.PromptTokens,
+		CompletionTokens: res.Usage.CompletionTokens,
+		HasUsage:         res.HasUsage,
+		TTFT:             res.FirstToken,
+	})
+	if att.Fallback && status >= 200 && status < 300 {
+		g.metrics.RecordFallback(ctx, rt.Requested, att.Model)
+	}
+}
+
+// writeUpstreamError answers the client after the last attempt failed and
+// returns the status it wrote (499 when the client is gone, the relayed
+// status when the stream was already committed).
+func (g *Gateway) writeUpstreamError(w http.ResponseWriter, pe *proxy.Error, att routing.Attempt) int {
+	if pe.Kind == proxy.KindClientGone {
+		return 499
+	}
+	if pe.Committed {
+		return http.StatusOK
+	}
+	name := att.Backend.Name
+	switch pe.Kind {
+	case proxy.KindTimeout:
+		openai.WriteError(w, http.StatusGatewayTimeout, "Backend '"+name+"' did not answer in time.",
+			openai.TypeServer, "", openai.CodeGatewayTimeout)
+		return http.StatusGatewayTimeout
+	case proxy.KindStatus:
+		return relayStatusError(w, pe, name)
+	}
+	openai.WriteError(w, http.StatusBadGateway, "Backend '"+name+"' failed: "+pe.Error()+".",
+		openai.TypeServer, "", openai.CodeBadGateway)
+	return http.StatusBadGateway
+}
+
+// relayStatusError passes a backend's 4xx answer (and 429) to the client as
+// it is — it describes the client's request — and turns a 5xx into 502, or
+// 504 when the backend itself timed out.
+func relayStatusError(w http.ResponseWriter, pe *proxy.Error, name string) int {
+	status := pe.StatusCode
+	if status < 500 {
+		if ra := pe.Header.Get("Retry-After"); ra != "" {
+			w.Header().Set("Retry-After", ra)
+		}
+		if openai.IsEnvelope(pe.Body) {
+			w.Header().Set("Content-Type", "application/json")
+			w.Header().Set("Content-Length", strconv.Itoa(len(pe.Body)))
+			w.WriteHeader(status)
+			_, _ = w.Write(pe.Body)
+			return status
+		}
+		typ := openai.TypeInvalidRequest
+		openai.WriteError(w, status, fmt.Sprintf("Backend '%s' returned HTTP %d: %s", name, status, snippet(pe.Body)), typ, "", "")
+		return status
+	}
+	if status == http.StatusGatewayTimeout {
+		openai.WriteError(w, http.StatusGatewayTimeout, "Backend '"+name+"' timed out (HTTP 504).",
+			openai.TypeServer, "", openai.CodeGatewayTimeout)
+		return http.StatusGatewayTimeout
+	}
+	openai.WriteError(w, http.StatusBadGateway, fmt.Sprintf("Backend '%s' returned HTTP %d: %s", name, status, snippet(pe.Body)),
+		openai.TypeServer, "", openai.CodeBadGateway)
+	return http.StatusBadGateway
+}
+
+// snippet returns the start of an upstream error body for a message.
+func snippet(b []byte) string {
+	const n = 200
+	s := string(b)
+	if len(s) > n {
+		s = s[:n] + "…"
+	}
+	if s == "" {
+		return "(empty body)"
+	}
+	return s
+}
+
+// writeRouteError answers a request that could not be routed.
+func (g *Gateway) writeRouteError(w http.ResponseWriter, r *http.Request, err error, model string) {
+	var re *routing.Error
+	if !errors.As(err, &re) {
+		openai.WriteError(w, http.StatusInternalServerError, err.Error(), openai.TypeServer, "", "")
+		return
+	}
+	// Metrics turn a model name the gateway does not know into "other".
+	g.metrics.RecordError(r.Context(), metrics.ErrorType(re.Type()), re.Model)
+	param, typ := "", openai.TypeServer
+	switch re.Status() {
+	case http.StatusNotFound, http.StatusBadRequest:
+		param, typ = "model", openai.TypeInvalidRequest
+	case http.StatusServiceUnavailable:
+		w.Header().Set("Retry-After", "5")
+	}
+	openai.WriteError(w, re.Status(), re.Error(), typ, param, re.Code())
+}
+
+func routeErrorStatus(err error) int {
+	var re *routing.Error
+	if errors.As(err, &re) {
+		return re.Status()
+	}
+	return http.StatusInternalServerError
+}
+
+// logRequest writes the one log line of a chat request.
+func (g *Gateway) logRequest(id, model string, att *routing.Attempt, status int, start time.Time, errMsg string) {
+	attrs := []slog.Attr{
+		slog.String("request_id", id),
+		slog.String("model", model),
+		slog.Int("status", status),
+		slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+	}
+	if att != nil {
+		attrs = append(attrs,
+			slog.String("backend", att.Backend.Name),
+			slog.String("actual_model", att.Model),
+			slog.String("route_reason", att.Reason),
+			slog.Int("attempts", att.Number))
+	}
+	level := slog.LevelInfo
+	if errMsg != "" {
+		attrs = append(attrs, slog.String("error", errMsg))
+		level = slog.LevelWarn
+	}
+	g.log.LogAttrs(context.Background(), level, "chat completion", attrs...)
+}

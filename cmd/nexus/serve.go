@@ -1,0 +1,162 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nexusllm/nexus"
+	"github.com/spf13/cobra"
+)
+
+// drainTimeout bounds how long shutdown waits for in-flight requests.
+const drainTimeout = 30 * time.Second
+
+type serveFlags struct {
+	config        string
+	port          int
+	host          string
+	logLevel      string
+	noDiscovery   bool
+	noHealthCheck bool
+}
+
+func newServeCommand(env func(string) (string, bool)) *cobra.Command {
+	var f serveFlags
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Run the gateway",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			cfg, warnings, err := loadConfig(cmd, &f, env)
+			if err != nil {
+				return err
+			}
+			log := newLogger(cmd.ErrOrStderr(), cfg.Logging)
+			for _, w := range warnings {
+				log.Warn(w)
+			}
+			return serve(cmd.Context(), cfg, log, cmd.OutOrStdout(), nil)
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&f.config, "config", "c", "nexus.toml", "config file (env NEXUS_CONFIG)")
+	fl.IntVarP(&f.port, "port", "p", 0, "listen port (env NEXUS_PORT)")
+	fl.StringVarP(&f.host, "host", "H", "", "listen address (env NEXUS_HOST)")
+	fl.StringVarP(&f.logLevel, "log-level", "l", "", "debug, info, warn or error (env NEXUS_LOG_LEVEL)")
+	fl.BoolVar(&f.noDiscovery, "no-discovery", false, "disable mDNS discovery")
+	fl.BoolVar(&f.noHealthCheck, "no-health-check", false, "disable background health checks")
+	return cmd
+}
+
+// loadConfig applies defaults < file < environment < flags. A missing file
+// is fine when it is the default path, an error when asked for by name.
+func loadConfig(cmd *cobra.Command, f *serveFlags, env func(string) (string, bool)) (nexus.Config, []string, error) {
+	path, named := f.config, cmd.Flags().Changed("config")
+	if p, ok := env("NEXUS_CONFIG"); ok && p != "" && !named {
+		path, named = p, true
+	}
+	cfg, warnings, err := nexus.LoadConfig(path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist) && !named:
+		cfg, warnings = nexus.DefaultConfig(), []string{"no config file " + path + ": using defaults"}
+	case err != nil:
+		return cfg, nil, err
+	}
+	envWarnings, err := cfg.ApplyEnv(env)
+	if err != nil {
+		return cfg, nil, err
+	}
+	warnings = append(warnings, envWarnings...)
+	fl := cmd.Flags()
+	if fl.Changed("port") {
+		cfg.Server.Port = f.port
+	}
+	if fl.Changed("host") {
+		cfg.Server.Host = f.host
+	}
+	if fl.Changed("log-level") {
+		cfg.Logging.Level = f.logLevel
+	}
+	if f.noDiscovery {
+		cfg.Discovery.Enabled = false
+	}
+	if f.noHealthCheck {
+		cfg.HealthCheck.Enabled = false
+	}
+	if err := cfg.Validate(); err != nil {
+		return cfg, nil, err
+	}
+	return cfg, warnings, nil
+}
+
+// newLogger builds the process logger from the logging section.
+func newLogger(w io.Writer, lc nexus.LoggingConfig) *slog.Logger {
+	var level slog.Level
+	switch strings.ToLower(lc.Level) {
+	case "trace", "debug":
+		level = slog.LevelDebug
+	case "warn", "warning":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if strings.EqualFold(lc.Format, "json") {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// serve runs the gateway until ctx is done, then drains in-flight requests.
+// ready, when not nil, is called with the listening address.
+func serve(ctx context.Context, cfg nexus.Config, log *slog.Logger, stdout io.Writer, ready func(addr string)) error {
+	gw, err := nexus.New(cfg, nexus.WithLogger(log))
+	if err != nil {
+		return err
+	}
+	defer gw.Close()
+	addr := net.JoinHostPort(cfg.Server.Host, strconv.Itoa(cfg.Server.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", addr, err)
+	}
+	if err := gw.Start(ctx); err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{
+		Handler:           gw,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	h := gw.Health()
+	log.Info("nexus listening", "addr", ln.Addr().String(), "version", version,
+		"backends", h.Backends.Total, "healthy", h.Backends.Healthy, "models", h.Models)
+	if ready != nil {
+		ready(ln.Addr().String())
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down: draining in-flight requests", "timeout", drainTimeout)
+	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	return nil
+}

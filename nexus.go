@@ -1,0 +1,265 @@
+// Package nexus is an OpenAI-compatible gateway in front of many LLM
+// inference backends (Ollama, vLLM, llama.cpp, LM Studio, exo, or any
+// OpenAI-compatible server).
+//
+// A Gateway keeps a registry of backends and the models they serve, checks
+// their health in the background, routes each chat request to the best
+// backend (capabilities, load, latency, priority, aliases and fallback
+// chains), fails over before the first byte reaches the client, and records
+// metrics through OpenTelemetry, exposed at /metrics (Prometheus) and
+// /v1/stats (JSON).
+//
+// A Gateway is an http.Handler: build it with New, call Start, mount it in
+// your own mux, and Close it when done.
+//
+//	gw, err := nexus.New(cfg)
+//	if err != nil { ... }
+//	if err := gw.Start(ctx); err != nil { ... }
+//	defer gw.Close()
+//	mux.Handle("/", gw)
+package nexus
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/nexusllm/nexus/health"
+	"github.com/nexusllm/nexus/metrics"
+	"github.com/nexusllm/nexus/proxy"
+	"github.com/nexusllm/nexus/registry"
+	"github.com/nexusllm/nexus/routing"
+)
+
+// MaxBodyBytes is the largest request body the gateway accepts.
+const MaxBodyBytes = 10 << 20
+
+// Gateway routes OpenAI-compatible requests to backends. It is safe for
+// concurrent use. Build it with New.
+type Gateway struct {
+	cfg         Config
+	reg         *registry.Registry
+	router      *routing.Router
+	fwd         *proxy.Forwarder
+	metrics     *metrics.Metrics
+	ownsMetrics bool
+	checker     *health.Checker
+	client      *http.Client
+	ownsClient  bool
+	log         *slog.Logger
+	mux         *http.ServeMux
+	started     time.Time
+
+	mu      sync.Mutex
+	cancel  context.CancelFunc
+	done    chan struct{}
+	closed  bool
+	running bool
+}
+
+// New validates cfg and builds a Gateway from it. It starts nothing: call
+// Start to begin health checking. cfg is copied.
+func New(cfg Config, opts ...Option) (*Gateway, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
+	g := &Gateway{cfg: cfg, started: time.Now(), log: o.logger}
+	if g.log == nil {
+		g.log = slog.New(slog.DiscardHandler)
+	}
+	g.reg = o.registry
+	if g.reg == nil {
+		g.reg = registry.New()
+	}
+	for _, bc := range cfg.Backends {
+		if _, err := g.reg.Add(backendFromConfig(bc)); err != nil {
+			return nil, fmt.Errorf("nexus: backend %q: %w", bc.Name, err)
+		}
+	}
+
+	strategy := o.strategy
+	if strategy == nil {
+		w := routing.Weights{Priority: cfg.Routing.Weights.Priority, Load: cfg.Routing.Weights.Load, Latency: cfg.Routing.Weights.Latency}
+		s, err := routing.ParseStrategy(cfg.Routing.Strategy, w)
+		if err != nil {
+			return nil, fmt.Errorf("nexus: routing.strategy: %w", err)
+		}
+		strategy = s
+	}
+	router, err := routing.New(g.reg, routing.Config{
+		Strategy:   strategy,
+		MaxRetries: cfg.Routing.MaxRetries,
+		Aliases:    cfg.Routing.Aliases,
+		Fallbacks:  cfg.Routing.Fallbacks,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("nexus: %w", err)
+	}
+	g.router = router
+
+	g.metrics = o.metrics
+	if g.metrics == nil {
+		m, err := metrics.New(g.reg, metrics.WithStartTime(g.started))
+		if err != nil {
+			return nil, fmt.Errorf("nexus: metrics: %w", err)
+		}
+		g.metrics, g.ownsMetrics = m, true
+	}
+	g.metrics.SetKnownModels(router.KnownModels())
+
+	g.client = o.client
+	if g.client == nil {
+		g.client, g.ownsClient = newBackendClient(), true
+	}
+	timeout := time.Duration(cfg.Server.RequestTimeoutSeconds) * time.Second
+	g.fwd = &proxy.Forwarder{
+		Client:           g.client,
+		FirstByteTimeout: timeout,
+		RequestTimeout:   timeout,
+		IdleTimeout:      timeout,
+	}
+	hc := cfg.HealthCheck
+	g.checker = health.New(g.reg, health.Config{
+		Interval:          time.Duration(hc.IntervalSeconds) * time.Second,
+		Timeout:           time.Duration(hc.TimeoutSeconds) * time.Second,
+		FailureThreshold:  hc.FailureThreshold,
+		RecoveryThreshold: hc.RecoveryThreshold,
+		Client:            g.client,
+		Logger:            g.log.With("component", "health"),
+		OnProbe: func(b *registry.Backend, latency time.Duration) {
+			g.metrics.RecordProbe(context.Background(), b.ID, latency)
+		},
+	})
+	g.mux = g.routes()
+	return g, nil
+}
+
+// newBackendClient returns a client whose transport keeps many idle
+// connections per backend, dials with a bounded timeout and leaves bodies
+// uncompressed so streams relay as they arrive.
+func newBackendClient() *http.Client {
+	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+	return &http.Client{Transport: &http.Transport{
+		Proxy:                 nil,
+		DialContext:           dialer.DialContext,
+		MaxIdleConns:          1024,
+		MaxIdleConnsPerHost:   256,
+		IdleConnTimeout:       90 * time.Second,
+		TLSHandshakeTimeout:   10 * time.Second,
+		ExpectContinueTimeout: time.Second,
+		DisableCompression:    true,
+		ForceAttemptHTTP2:     true,
+	}}
+}
+
+func backendFromConfig(bc BackendConfig) registry.Config {
+	t, _ := registry.ParseType(bc.Type)
+	rc := registry.Config{
+		Name:     bc.Name,
+		URL:      bc.URL,
+		Type:     t,
+		Priority: bc.Priority,
+		APIKey:   bc.APIKey,
+		Source:   registry.SourceStatic,
+	}
+	for _, m := range bc.Models {
+		rc.Models = append(rc.Models, registry.Model{
+			ID:            m.ID,
+			ContextLength: m.ContextLength,
+			Vision:        capability(m.Vision),
+			Tools:         capability(m.Tools),
+			JSONMode:      capability(m.JSONMode),
+		})
+	}
+	if len(rc.Models) > 0 {
+		// Models listed in the configuration make the backend usable at
+		// once; the health checker still probes it.
+		rc.Status = registry.StatusHealthy
+	}
+	return rc
+}
+
+func capability(b *bool) registry.Capability {
+	if b == nil {
+		return registry.CapUnknown
+	}
+	return registry.CapabilityOf(*b)
+}
+
+// Start probes every backend once (so models are known when it returns) and
+// then, when health checking is enabled, keeps checking them in the
+// background until Close or until ctx is done.
+func (g *Gateway) Start(ctx context.Context) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.closed {
+		return errors.New("nexus: gateway is closed")
+	}
+	if g.running {
+		return errors.New("nexus: gateway already started")
+	}
+	g.running = true
+	var wg sync.WaitGroup
+	for _, b := range g.reg.Backends() {
+		wg.Go(func() { g.checker.Check(ctx, b) })
+	}
+	wg.Wait()
+	if !g.cfg.HealthCheck.Enabled {
+		return nil
+	}
+	runCtx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	g.cancel, g.done = cancel, done
+	go func() {
+		defer close(done)
+		g.checker.Run(runCtx)
+	}()
+	return nil
+}
+
+// Close stops background work, waits for it, and releases what the gateway
+// owns (its metrics and idle backend connections). In-flight requests are
+// not interrupted; shut your http.Server down first to drain them.
+func (g *Gateway) Close() error {
+	g.mu.Lock()
+	if g.closed {
+		g.mu.Unlock()
+		return nil
+	}
+	g.closed = true
+	cancel, done := g.cancel, g.done
+	g.mu.Unlock()
+	if cancel != nil {
+		cancel()
+		<-done
+	}
+	var err error
+	if g.ownsMetrics {
+		err = g.metrics.Close(context.Background())
+	}
+	if g.ownsClient {
+		g.client.CloseIdleConnections()
+	}
+	return err
+}
+
+// ServeHTTP serves the gateway's API.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+
+// Registry returns the gateway's backend registry.
+func (g *Gateway) Registry() *registry.Registry { return g.reg }
+
+// Metrics returns the gateway's metrics.
+func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
+
+// Router returns the gateway's router.
+func (g *Gateway) Router() *routing.Router { return g.router }
