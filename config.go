@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/BurntSushi/toml"
 )
@@ -32,6 +33,17 @@ type ServerConfig struct {
 	RequestTimeoutSeconds int      `toml:"request_timeout_seconds"` // upstream timeout, default 300
 	MaxConcurrentRequests int      `toml:"max_concurrent_requests"` // default 1000; 0 = no limit
 	APIKeys               []string `toml:"api_keys" json:"-"`       // inbound gateway keys; empty = auth off
+
+	// ConnectTimeout bounds dialing a backend (TOML: a duration string such
+	// as "5s"); default 5s.
+	ConnectTimeout time.Duration `toml:"connect_timeout"`
+	// FirstByteTimeout bounds the wait for a backend's response headers and,
+	// for a stream, its first event; zero means request_timeout_seconds.
+	FirstByteTimeout time.Duration `toml:"first_byte_timeout"`
+	// StreamIdleTimeout bounds the gap between two events of a stream, so a
+	// stalled backend cannot hang a client while long streams still work;
+	// default 60s.
+	StreamIdleTimeout time.Duration `toml:"stream_idle_timeout"`
 }
 
 // DiscoveryConfig is the [discovery] section (mDNS discovery of backends).
@@ -122,6 +134,8 @@ func DefaultConfig() Config {
 			Port:                  8000,
 			RequestTimeoutSeconds: 300,
 			MaxConcurrentRequests: 1000,
+			ConnectTimeout:        5 * time.Second,
+			StreamIdleTimeout:     60 * time.Second,
 		},
 		Discovery: DiscoveryConfig{
 			Enabled:            true,

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/BurntSushi/toml"
 	"github.com/stretchr/testify/assert"
@@ -54,7 +55,8 @@ func TestDefaultConfig(t *testing.T) {
 func fullConfig() Config {
 	return Config{
 		Server: ServerConfig{Host: "127.0.0.1", Port: 9090, RequestTimeoutSeconds: 120,
-			MaxConcurrentRequests: 64, APIKeys: []string{"gw-key-one", "gw-key-two"}},
+			MaxConcurrentRequests: 64, APIKeys: []string{"gw-key-one", "gw-key-two"},
+			ConnectTimeout: 2 * time.Second, FirstByteTimeout: 90 * time.Second, StreamIdleTimeout: 60 * time.Second},
 		Discovery: DiscoveryConfig{ServiceTypes: []string{"_custom._tcp.local."}, GracePeriodSeconds: 15},
 		HealthCheck: HealthCheckConfig{IntervalSeconds: 10, TimeoutSeconds: 2,
 			FailureThreshold: 5, RecoveryThreshold: 4},

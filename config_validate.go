@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 )
 
@@ -57,6 +58,20 @@ func (s ServerConfig) validate(p *configProblems) {
 		p.add("server.port", "must be 1-65535 (got %d)", s.Port)
 	}
 	p.seconds("server.request_timeout_seconds", s.RequestTimeoutSeconds, 1)
+	for _, d := range []struct {
+		key     string
+		v       time.Duration
+		zeroOK  bool
+		meaning string
+	}{
+		{"server.connect_timeout", s.ConnectTimeout, false, ""},
+		{"server.first_byte_timeout", s.FirstByteTimeout, true, ", 0 = request_timeout_seconds"},
+		{"server.stream_idle_timeout", s.StreamIdleTimeout, false, ""},
+	} {
+		if d.v < 0 || (d.v == 0 && !d.zeroOK) {
+			p.add(d.key, "must be a positive duration such as \"5s\"%s (got %s)", d.meaning, d.v)
+		}
+	}
 	if s.MaxConcurrentRequests < 0 {
 		p.add("server.max_concurrent_requests", "must be >= 0, 0 = no limit (got %d)", s.MaxConcurrentRequests)
 	}
