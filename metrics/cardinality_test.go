@@ -33,12 +33,12 @@ func TestInventedModelsAreBounded(t *testing.T) {
 	}
 	known := 3
 	f := scrape(t, m.Handler())
-	assert.LessOrEqual(t, f.count(metrics.NameRequests), known+1)
-	assert.Equal(t, known+1, f.count(metrics.NameRequests))
-	assert.Equal(t, float64(invented), f.counter(metrics.NameRequests, L("model", "other", "backend", "gpu", "status", "200")))
-	assert.Equal(t, 1, f.count(metrics.NameErrors))
-	assert.Equal(t, 1, f.count(metrics.NameFallbacks))
-	assert.Equal(t, known+1, f.count(metrics.NameRequestDuration))
+	assert.LessOrEqual(t, f.Count(metrics.NameRequests), known+1)
+	assert.Equal(t, known+1, f.Count(metrics.NameRequests))
+	assert.Equal(t, float64(invented), f.Counter(metrics.NameRequests, L("model", "other", "backend", "gpu", "status", "200")))
+	assert.Equal(t, 1, f.Count(metrics.NameErrors))
+	assert.Equal(t, 1, f.Count(metrics.NameFallbacks))
+	assert.Equal(t, known+1, f.Count(metrics.NameRequestDuration))
 
 	s, err := m.Stats(ctx)
 	require.NoError(t, err)
@@ -62,10 +62,10 @@ func TestUnknownStatusAndBackend(t *testing.T) {
 	m.RecordRequest(ctx, metrics.Request{Model: "m", Backend: "gpu", Status: 204, Duration: -time.Second})
 	m.RecordRequest(ctx, metrics.Request{Model: "m", Backend: "", Status: 499})
 	f := scrape(t, m.Handler())
-	assert.Equal(t, 5.0, f.counter(metrics.NameRequests, L("model", "m", "backend", "gpu", "status", "other")))
-	assert.Equal(t, 1.0, f.counter(metrics.NameRequests, L("model", "m", "backend", "gpu", "status", "204")))
-	assert.Equal(t, 1.0, f.counter(metrics.NameRequests, L("model", "m", "backend", "other", "status", "499")))
-	assert.Equal(t, 0.0, f.series(metrics.NameRequestDuration, L("model", "m", "backend", "gpu")).GetHistogram().GetSampleSum(),
+	assert.Equal(t, 5.0, f.Counter(metrics.NameRequests, L("model", "m", "backend", "gpu", "status", "other")))
+	assert.Equal(t, 1.0, f.Counter(metrics.NameRequests, L("model", "m", "backend", "gpu", "status", "204")))
+	assert.Equal(t, 1.0, f.Counter(metrics.NameRequests, L("model", "m", "backend", "other", "status", "499")))
+	assert.Equal(t, 0.0, f.Series(metrics.NameRequestDuration, L("model", "m", "backend", "gpu")).GetHistogram().GetSampleSum(),
 		"negative durations count as 0")
 
 	s, err := m.Stats(ctx)

@@ -149,8 +149,8 @@ func TestCardinalityOverflowIsCounted(t *testing.T) {
 		m.RecordError(ctx, metrics.ErrorTimeout, name)
 	}
 	f := scrape(t, m.Handler())
-	assert.Equal(t, 6.0, f.sumCounter(metrics.NameRequests))
-	assert.Equal(t, 4.0, f.counter(metrics.NameRequests, L("otel_metric_overflow", "true")))
+	assert.Equal(t, 6.0, f.SumCounter(metrics.NameRequests))
+	assert.Equal(t, 4.0, f.Counter(metrics.NameRequests, L("otel_metric_overflow", "true")))
 
 	s, err := m.Stats(ctx)
 	require.NoError(t, err)
@@ -181,8 +181,8 @@ func TestWithRegistryAndReader(t *testing.T) {
 	ctx := context.Background()
 	m.RecordRequest(ctx, metrics.Request{Model: "m", Backend: "b", Status: 200, Duration: time.Second})
 	f := scrape(t, m.Handler())
-	assert.Equal(t, 7.0, f.counter("embedder_things_total", L()), "Handler serves the embedder's registry")
-	assert.Equal(t, 1.0, f.sumCounter(metrics.NameRequests))
+	assert.Equal(t, 7.0, f.Counter("embedder_things_total", L()), "Handler serves the embedder's registry")
+	assert.Equal(t, 1.0, f.SumCounter(metrics.NameRequests))
 
 	var rm metricdata.ResourceMetrics
 	require.NoError(t, extra.Collect(ctx, &rm))
@@ -212,7 +212,7 @@ func TestEmbedderInstrumentsOnMeterProvider(t *testing.T) {
 	s, err := m.Stats(context.Background())
 	require.NoError(t, err)
 	assert.Zero(t, s.Requests.Total, "Stats reads only Nexus's own scope")
-	assert.Equal(t, 2.0, scrape(t, m.Handler()).sumCounter("embedder_jobs_total"))
+	assert.Equal(t, 2.0, scrape(t, m.Handler()).SumCounter("embedder_jobs_total"))
 }
 
 func TestUptimeFromStartTime(t *testing.T) {
@@ -283,5 +283,5 @@ func TestConcurrentRecordingAndReading(t *testing.T) {
 	assert.Equal(t, uint64(writers*each), s.Requests.Total)
 	assert.Equal(t, uint64(writers*each/2), s.Requests.Success)
 	assert.Equal(t, uint64(2*writers*each), s.Tokens.Total)
-	assert.Equal(t, float64(writers*each), scrape(t, m.Handler()).sumCounter(metrics.NameRequests))
+	assert.Equal(t, float64(writers*each), scrape(t, m.Handler()).SumCounter(metrics.NameRequests))
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nexusllm/nexus/internal/promtest"
 	"github.com/nexusllm/nexus/metrics"
 	"github.com/nexusllm/nexus/registry"
 	dto "github.com/prometheus/client_model/go"
@@ -69,11 +70,11 @@ func TestScrapeHasExactValues(t *testing.T) {
 		{L("model", "other", "backend", "gpu_2", "status", "200"), 2},
 		{L("model", "llama3_70b", "backend", "other", "status", "200"), 1},
 	} {
-		assert.Equal(t, tc.want, f.counter(metrics.NameRequests, tc.labels), "%v", tc.labels)
+		assert.Equal(t, tc.want, f.Counter(metrics.NameRequests, tc.labels), "%v", tc.labels)
 	}
-	assert.Equal(t, 4, f.count(metrics.NameRequests))
+	assert.Equal(t, 4, f.Count(metrics.NameRequests))
 
-	dur := f.series(metrics.NameRequestDuration, L("model", "llama3_70b", "backend", ollama)).GetHistogram()
+	dur := f.Series(metrics.NameRequestDuration, L("model", "llama3_70b", "backend", ollama)).GetHistogram()
 	require.NotNil(t, dur)
 	assert.Equal(t, uint64(3), dur.GetSampleCount())
 	assert.InDelta(t, 2.1, dur.GetSampleSum(), 1e-9)
@@ -95,7 +96,7 @@ func TestScrapeHasExactValues(t *testing.T) {
 		{L("model", "other", "backend", "gpu_2"), 2, 0.4},
 		{L("model", "llama3_70b", "backend", "other"), 1, 0.5},
 	} {
-		h := f.series(metrics.NameRequestDuration, tc.labels).GetHistogram()
+		h := f.Series(metrics.NameRequestDuration, tc.labels).GetHistogram()
 		assert.Equal(t, tc.count, h.GetSampleCount(), "%v", tc.labels)
 		assert.InDelta(t, tc.sum, h.GetSampleSum(), 1e-9, "%v", tc.labels)
 	}
@@ -110,38 +111,38 @@ func TestScrapeHasExactValues(t *testing.T) {
 		{L("model", "other", "backend", "gpu_2", "type", "prompt"), 2, 20},
 		{L("model", "other", "backend", "gpu_2", "type", "completion"), 2, 40},
 	} {
-		h := f.series(metrics.NameTokens, tc.labels).GetHistogram()
+		h := f.Series(metrics.NameTokens, tc.labels).GetHistogram()
 		assert.Equal(t, tc.count, h.GetSampleCount(), "%v", tc.labels)
 		assert.Equal(t, tc.sum, h.GetSampleSum(), "%v", tc.labels)
 		assertBounds(t, h, metrics.TokenBuckets())
 	}
-	assert.Equal(t, 4, f.count(metrics.NameTokens), "no tokens without usage")
+	assert.Equal(t, 4, f.Count(metrics.NameTokens), "no tokens without usage")
 
-	ttft := f.series(metrics.NameTimeToFirstToken, L("model", "llama3_70b", "backend", ollama)).GetHistogram()
+	ttft := f.Series(metrics.NameTimeToFirstToken, L("model", "llama3_70b", "backend", ollama)).GetHistogram()
 	assert.Equal(t, uint64(2), ttft.GetSampleCount())
 	assert.InDelta(t, 0.2, ttft.GetSampleSum(), 1e-9)
 	assertBounds(t, ttft, metrics.TTFTBuckets())
-	assertBounds(t, f.series(metrics.NameBackendLatency, L("backend", ollama)).GetHistogram(), metrics.DurationBuckets())
-	assert.Equal(t, 1, f.count(metrics.NameTimeToFirstToken))
+	assertBounds(t, f.Series(metrics.NameBackendLatency, L("backend", ollama)).GetHistogram(), metrics.DurationBuckets())
+	assert.Equal(t, 1, f.Count(metrics.NameTimeToFirstToken))
 
-	assert.Equal(t, 1.0, f.counter(metrics.NameErrors, L("error_type", "model_not_found", "model", "other")))
-	assert.Equal(t, 2.0, f.counter(metrics.NameErrors, L("error_type", "backend_error", "model", "_4o")))
-	assert.Equal(t, 1.0, f.counter(metrics.NameErrors, L("error_type", "other", "model", "llama3_70b")))
-	assert.Equal(t, 3, f.count(metrics.NameErrors))
+	assert.Equal(t, 1.0, f.Counter(metrics.NameErrors, L("error_type", "model_not_found", "model", "other")))
+	assert.Equal(t, 2.0, f.Counter(metrics.NameErrors, L("error_type", "backend_error", "model", "_4o")))
+	assert.Equal(t, 1.0, f.Counter(metrics.NameErrors, L("error_type", "other", "model", "llama3_70b")))
+	assert.Equal(t, 3, f.Count(metrics.NameErrors))
 
-	assert.Equal(t, 1.0, f.counter(metrics.NameFallbacks, L("from_model", "fast", "to_model", "llama3_70b")))
-	assert.Equal(t, 1.0, f.counter(metrics.NameFallbacks, L("from_model", "other", "to_model", "_4o")))
+	assert.Equal(t, 1.0, f.Counter(metrics.NameFallbacks, L("from_model", "fast", "to_model", "llama3_70b")))
+	assert.Equal(t, 1.0, f.Counter(metrics.NameFallbacks, L("from_model", "other", "to_model", "_4o")))
 
-	probe := f.series(metrics.NameBackendLatency, L("backend", ollama)).GetHistogram()
+	probe := f.Series(metrics.NameBackendLatency, L("backend", ollama)).GetHistogram()
 	assert.Equal(t, uint64(2), probe.GetSampleCount())
 	assert.InDelta(t, 0.08, probe.GetSampleSum(), 1e-9)
-	assert.Equal(t, uint64(1), f.series(metrics.NameBackendLatency, L("backend", "other")).GetHistogram().GetSampleCount())
+	assert.Equal(t, uint64(1), f.Series(metrics.NameBackendLatency, L("backend", "other")).GetHistogram().GetSampleCount())
 
-	assert.Equal(t, 2.0, f.gauge(metrics.NameBackendsTotal, L()))
-	assert.Equal(t, 1.0, f.gauge(metrics.NameBackendsHealthy, L()))
-	assert.Equal(t, 2.0, f.gauge(metrics.NameModelsAvailable, L()))
-	assert.Equal(t, 2.0, f.gauge(metrics.NamePendingRequests, L("backend", "gpu_2")))
-	assert.Equal(t, 0.0, f.gauge(metrics.NamePendingRequests, L("backend", ollama)))
+	assert.Equal(t, 2.0, f.Gauge(metrics.NameBackendsTotal, L()))
+	assert.Equal(t, 1.0, f.Gauge(metrics.NameBackendsHealthy, L()))
+	assert.Equal(t, 2.0, f.Gauge(metrics.NameModelsAvailable, L()))
+	assert.Equal(t, 2.0, f.Gauge(metrics.NamePendingRequests, L("backend", "gpu_2")))
+	assert.Equal(t, 0.0, f.Gauge(metrics.NamePendingRequests, L("backend", ollama)))
 }
 
 func TestScrapeShape(t *testing.T) {
@@ -150,7 +151,7 @@ func TestScrapeShape(t *testing.T) {
 	text := scrapeText(t, fx.m.Handler())
 	assert.NotContains(t, text, "otel_scope")
 	assert.NotContains(t, text, "target_info")
-	f := parse(t, text)
+	f := promtest.Parse(t, text)
 	want := map[string]string{
 		metrics.NameRequests: "COUNTER", metrics.NameRequestDuration: "HISTOGRAM", metrics.NameErrors: "COUNTER",
 		metrics.NameFallbacks: "COUNTER", metrics.NameTokens: "HISTOGRAM", metrics.NameBackendLatency: "HISTOGRAM",
@@ -212,7 +213,7 @@ func TestStatsAgreesWithScrape(t *testing.T) {
 	s, err := fx.m.Stats(context.Background())
 	require.NoError(t, err)
 
-	assert.Equal(t, f.sumCounter(metrics.NameRequests), float64(s.Requests.Total))
+	assert.Equal(t, f.SumCounter(metrics.NameRequests), float64(s.Requests.Total))
 	var backendSum, modelSum uint64
 	for _, b := range s.Backends {
 		backendSum += b.Requests
@@ -229,12 +230,12 @@ func TestStatsAgreesWithScrape(t *testing.T) {
 	for _, n := range s.Errors {
 		errSum += n
 	}
-	assert.Equal(t, f.sumCounter(metrics.NameErrors), float64(errSum))
+	assert.Equal(t, f.SumCounter(metrics.NameErrors), float64(errSum))
 	var fbSum uint64
 	for _, fb := range s.Fallbacks {
 		fbSum += fb.Count
 	}
-	assert.Equal(t, f.sumCounter(metrics.NameFallbacks), float64(fbSum))
+	assert.Equal(t, f.SumCounter(metrics.NameFallbacks), float64(fbSum))
 
 	var tokSum float64
 	for _, m := range f[metrics.NameTokens].GetMetric() {
@@ -279,11 +280,11 @@ func TestTwoMetricsAreIndependent(t *testing.T) {
 	b.RecordRequest(ctx, metrics.Request{Model: "m", Backend: "b", Status: 500, Duration: time.Second})
 
 	fa, fb := scrape(t, a.Handler()), scrape(t, b.Handler())
-	assert.Equal(t, 3.0, fa.sumCounter(metrics.NameRequests))
-	assert.Equal(t, 1, fa.count(metrics.NameRequests))
-	assert.Equal(t, 1.0, fb.sumCounter(metrics.NameRequests))
-	assert.Equal(t, 1.0, fa.gauge(metrics.NameBackendsTotal, L()))
-	assert.Equal(t, 2.0, fb.gauge(metrics.NameBackendsTotal, L()))
+	assert.Equal(t, 3.0, fa.SumCounter(metrics.NameRequests))
+	assert.Equal(t, 1, fa.Count(metrics.NameRequests))
+	assert.Equal(t, 1.0, fb.SumCounter(metrics.NameRequests))
+	assert.Equal(t, 1.0, fa.Gauge(metrics.NameBackendsTotal, L()))
+	assert.Equal(t, 2.0, fb.Gauge(metrics.NameBackendsTotal, L()))
 
 	sa, err := a.Stats(ctx)
 	require.NoError(t, err)
@@ -304,17 +305,17 @@ func TestGaugesFollowRegistry(t *testing.T) {
 	reg := registry.New()
 	m := newMetrics(t, reg)
 	f := scrape(t, m.Handler())
-	assert.Equal(t, 0.0, f.gauge(metrics.NameBackendsTotal, L()), "gauges exist before any traffic")
-	assert.Equal(t, 0.0, f.gauge(metrics.NameBackendsHealthy, L()))
-	assert.Equal(t, 0.0, f.gauge(metrics.NameModelsAvailable, L()))
-	assert.Zero(t, f.count(metrics.NameRequests), "never-recorded instruments are absent")
+	assert.Equal(t, 0.0, f.Gauge(metrics.NameBackendsTotal, L()), "gauges exist before any traffic")
+	assert.Equal(t, 0.0, f.Gauge(metrics.NameBackendsHealthy, L()))
+	assert.Equal(t, 0.0, f.Gauge(metrics.NameModelsAvailable, L()))
+	assert.Zero(t, f.Count(metrics.NameRequests), "never-recorded instruments are absent")
 
 	a := addBackend(t, reg, "a", registry.StatusUnknown, "m1", "m2")
 	b := addBackend(t, reg, "b", registry.StatusUnknown, "m2", "m3")
 	f = scrape(t, m.Handler())
-	assert.Equal(t, 2.0, f.gauge(metrics.NameBackendsTotal, L()))
-	assert.Equal(t, 0.0, f.gauge(metrics.NameBackendsHealthy, L()))
-	assert.Equal(t, 0.0, f.gauge(metrics.NameModelsAvailable, L()))
+	assert.Equal(t, 2.0, f.Gauge(metrics.NameBackendsTotal, L()))
+	assert.Equal(t, 0.0, f.Gauge(metrics.NameBackendsHealthy, L()))
+	assert.Equal(t, 0.0, f.Gauge(metrics.NameModelsAvailable, L()))
 
 	a.SetStatus(registry.StatusHealthy, "")
 	a.Begin()
@@ -322,23 +323,23 @@ func TestGaugesFollowRegistry(t *testing.T) {
 	b.Begin()
 	b.Begin()
 	f = scrape(t, m.Handler())
-	assert.Equal(t, 1.0, f.gauge(metrics.NameBackendsHealthy, L()))
-	assert.Equal(t, 2.0, f.gauge(metrics.NameModelsAvailable, L()))
-	assert.Equal(t, 1.0, f.gauge(metrics.NamePendingRequests, L("backend", "a")))
-	assert.Equal(t, 3.0, f.gauge(metrics.NamePendingRequests, L("backend", "b")))
+	assert.Equal(t, 1.0, f.Gauge(metrics.NameBackendsHealthy, L()))
+	assert.Equal(t, 2.0, f.Gauge(metrics.NameModelsAvailable, L()))
+	assert.Equal(t, 1.0, f.Gauge(metrics.NamePendingRequests, L("backend", "a")))
+	assert.Equal(t, 3.0, f.Gauge(metrics.NamePendingRequests, L("backend", "b")))
 
 	b.SetStatus(registry.StatusHealthy, "")
 	b.End()
 	require.NoError(t, reg.SetModels("a", []registry.Model{{ID: "m4"}}))
 	f = scrape(t, m.Handler())
-	assert.Equal(t, 2.0, f.gauge(metrics.NameBackendsHealthy, L()))
-	assert.Equal(t, 3.0, f.gauge(metrics.NameModelsAvailable, L()), "m2, m3, m4")
-	assert.Equal(t, 2.0, f.gauge(metrics.NamePendingRequests, L("backend", "b")))
+	assert.Equal(t, 2.0, f.Gauge(metrics.NameBackendsHealthy, L()))
+	assert.Equal(t, 3.0, f.Gauge(metrics.NameModelsAvailable, L()), "m2, m3, m4")
+	assert.Equal(t, 2.0, f.Gauge(metrics.NamePendingRequests, L("backend", "b")))
 
 	require.NoError(t, reg.Remove("a"))
 	f = scrape(t, m.Handler())
-	assert.Equal(t, 1.0, f.gauge(metrics.NameBackendsTotal, L()))
-	assert.Equal(t, -1.0, f.gauge(metrics.NamePendingRequests, L("backend", "a")), "removed backend's series is gone")
+	assert.Equal(t, 1.0, f.Gauge(metrics.NameBackendsTotal, L()))
+	assert.Equal(t, -1.0, f.Gauge(metrics.NamePendingRequests, L("backend", "a")), "removed backend's series is gone")
 
 	s, err := m.Stats(context.Background())
 	require.NoError(t, err)
