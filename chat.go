@@ -25,8 +25,7 @@ const passiveFailureThreshold = 3
 func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	ctx := r.Context()
-	id := requestID(r)
-	w.Header().Set(HeaderRequestID, id)
+	id := w.Header().Get(HeaderRequestID)
 
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
 	if err != nil {
@@ -145,7 +144,7 @@ func (g *Gateway) noteFailure(ctx context.Context, b *registry.Backend, att rout
 		return
 	case pe.Kind == proxy.KindTimeout:
 		g.metrics.RecordError(ctx, metrics.ErrorTimeout, model)
-	case pe.BackendFault():
+	case pe.BackendFault() || pe.Retryable():
 		g.metrics.RecordError(ctx, metrics.ErrorBackendError, model)
 	}
 	if !pe.BackendFault() {

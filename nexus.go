@@ -20,6 +20,7 @@
 package nexus
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -118,14 +119,14 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 
 	g.client = o.client
 	if g.client == nil {
-		g.client, g.ownsClient = newBackendClient(), true
+		g.client, g.ownsClient = newBackendClient(cfg.Server.ConnectTimeout), true
 	}
 	timeout := time.Duration(cfg.Server.RequestTimeoutSeconds) * time.Second
 	g.fwd = &proxy.Forwarder{
 		Client:           g.client,
-		FirstByteTimeout: timeout,
+		FirstByteTimeout: cmp.Or(cfg.Server.FirstByteTimeout, timeout),
 		RequestTimeout:   timeout,
-		IdleTimeout:      timeout,
+		IdleTimeout:      cfg.Server.StreamIdleTimeout,
 	}
 	hc := cfg.HealthCheck
 	g.checker = health.New(g.reg, health.Config{
@@ -146,8 +147,8 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 // newBackendClient returns a client whose transport keeps many idle
 // connections per backend, dials with a bounded timeout and leaves bodies
 // uncompressed so streams relay as they arrive.
-func newBackendClient() *http.Client {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
+func newBackendClient(connectTimeout time.Duration) *http.Client {
+	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
 	return &http.Client{Transport: &http.Transport{
 		Proxy:                 nil,
 		DialContext:           dialer.DialContext,
@@ -252,8 +253,13 @@ func (g *Gateway) Close() error {
 	return err
 }
 
-// ServeHTTP serves the gateway's API.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) { g.mux.ServeHTTP(w, r) }
+// ServeHTTP serves the gateway's API. Every response carries an
+// X-Request-Id: the client's own when it sent a reasonable one, else a new
+// random id.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set(HeaderRequestID, requestID(r))
+	g.mux.ServeHTTP(w, r)
+}
 
 // Registry returns the gateway's backend registry.
 func (g *Gateway) Registry() *registry.Registry { return g.reg }
