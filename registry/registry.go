@@ -95,10 +95,10 @@ func (r *Registry) Add(c Config) (*Backend, error) {
 	if strings.TrimSpace(c.Name) == "" {
 		return nil, fmt.Errorf("%w: empty name", ErrInvalidBackend)
 	}
-	if strings.TrimSpace(c.URL) == "" {
+	c.URL = NormalizeURL(c.URL)
+	if c.URL == "" {
 		return nil, fmt.Errorf("%w: backend %q has an empty url", ErrInvalidBackend, c.Name)
 	}
-	c.URL = NormalizeURL(c.URL)
 	b := newBackend(c)
 	r.mu.Lock()
 	defer r.mu.Unlock()
