@@ -29,7 +29,7 @@ func Example() {
 	promReg.MustRegister(jobs)
 	jobs.Inc()
 
-	m, err := metrics.New(backends, metrics.WithRegistry(promReg))
+	m, err := metrics.New(backends, metrics.WithPrometheusRegistry(promReg))
 	if err != nil {
 		fmt.Println(err)
 		return

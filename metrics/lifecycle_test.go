@@ -166,7 +166,7 @@ func TestCardinalityOverflowIsCounted(t *testing.T) {
 	assert.Equal(t, uint64(2), perModel, "overflowed requests belong to no model")
 }
 
-func TestWithRegistryAndReader(t *testing.T) {
+func TestWithPrometheusRegistryAndReader(t *testing.T) {
 	t.Parallel()
 	reg := registry.New()
 	addBackend(t, reg, "b", registry.StatusHealthy, "m")
@@ -175,7 +175,7 @@ func TestWithRegistryAndReader(t *testing.T) {
 	own.MustRegister(embedder)
 	embedder.Add(7)
 	extra := sdkmetric.NewManualReader()
-	m := newMetrics(t, reg, metrics.WithRegistry(own), metrics.WithReader(extra))
+	m := newMetrics(t, reg, metrics.WithPrometheusRegistry(own), metrics.WithReader(extra))
 	assert.Same(t, own, m.Registry())
 
 	ctx := context.Background()

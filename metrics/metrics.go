@@ -81,11 +81,11 @@ type options struct {
 	memoCap          int64
 }
 
-// WithRegistry makes the Prometheus exporter register on r, the embedder's
+// WithPrometheusRegistry makes the Prometheus exporter register on r, the embedder's
 // own registry, and Handler serve everything r gathers. By default a private
 // prometheus.NewRegistry() is used. Two Metrics must not share one r: their
 // series would collide and make scrapes fail.
-func WithRegistry(r *prometheus.Registry) Option {
+func WithPrometheusRegistry(r *prometheus.Registry) Option {
 	return func(o *options) {
 		if r != nil {
 			o.promReg = r
