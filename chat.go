@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nexusllm/nexus/dashboard"
 	"github.com/nexusllm/nexus/internal/openai"
 	"github.com/nexusllm/nexus/metrics"
 	"github.com/nexusllm/nexus/proxy"
@@ -46,7 +47,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 		errors.As(err, &re)
 		g.metrics.RecordError(ctx, metrics.ErrorInvalidRequest, metrics.OtherLabel)
 		openai.WriteError(w, http.StatusBadRequest, re.Message, openai.TypeInvalidRequest, re.Param, "")
-		g.logRequest(id, req.Model, nil, http.StatusBadRequest, start, re.Message)
+		g.finish(outcome{id: id, model: req.Model, start: start, status: http.StatusBadRequest, err: re.Message})
 		return
 	}
 
@@ -59,7 +60,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	})
 	if err != nil {
 		g.writeRouteError(w, r, err, req.Model)
-		g.logRequest(id, req.Model, nil, routeErrorStatus(err), start, err.Error())
+		g.finish(outcome{id: id, model: req.Model, stream: req.Stream, start: start, status: routeErrorStatus(err), err: err.Error()})
 		return
 	}
 
@@ -79,6 +80,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *routing.Ro
 	h := w.Header()
 	var last *proxy.Error
 	var lastAttempt routing.Attempt
+	var lastRes proxy.Result // what a committed stream delivered before failing
 	for {
 		att, ok := rt.Next()
 		if !ok {
@@ -108,11 +110,11 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *routing.Ro
 		if err == nil {
 			b.RecordSuccess()
 			g.recordDone(ctx, rt, att, res.Status, start, req.Stream, res)
-			g.logRequest(id, req.Model, &att, res.Status, start, "")
+			g.finish(outcome{id: id, model: req.Model, stream: req.Stream, start: start, status: res.Status, att: &att, res: res})
 			return
 		}
 		pe, _ := proxy.AsError(err)
-		last = pe
+		last, lastRes = pe, res
 		g.noteFailure(ctx, b, att, pe)
 		if pe.Committed || !pe.Retryable() {
 			break
@@ -126,12 +128,12 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *routing.Ro
 		w.Header().Set("Retry-After", "1")
 		openai.WriteError(w, http.StatusServiceUnavailable,
 			"No healthy backend available for model '"+rt.Requested+"'", openai.TypeServer, "", openai.CodeServiceUnavailable)
-		g.logRequest(id, req.Model, nil, http.StatusServiceUnavailable, start, "no healthy backend")
+		g.finish(outcome{id: id, model: req.Model, stream: req.Stream, start: start, status: http.StatusServiceUnavailable, err: "no healthy backend"})
 		return
 	}
 	status := g.writeUpstreamError(w, last, lastAttempt)
-	g.recordDone(ctx, rt, lastAttempt, status, start, req.Stream, proxy.Result{})
-	g.logRequest(id, req.Model, &lastAttempt, status, start, last.Error())
+	g.recordDone(ctx, rt, lastAttempt, status, start, req.Stream, lastRes)
+	g.finish(outcome{id: id, model: req.Model, stream: req.Stream, start: start, status: status, att: &lastAttempt, res: lastRes, err: last.Error()})
 }
 
 // noteFailure counts a failed attempt against the backend's passive health
@@ -269,24 +271,58 @@ func routeErrorStatus(err error) int {
 	return http.StatusInternalServerError
 }
 
-// logRequest writes the one log line of a chat request.
-func (g *Gateway) logRequest(id, model string, att *routing.Attempt, status int, start time.Time, errMsg string) {
+// outcome is what the gateway knows about a finished chat request; finish
+// turns it into the request's log line and history entry.
+type outcome struct {
+	id     string
+	model  string // as requested
+	stream bool
+	start  time.Time
+	status int
+	att    *routing.Attempt // the last attempt, nil when none was made
+	res    proxy.Result
+	err    string
+}
+
+// finish writes the one log line of a chat request and records it in the
+// history that the dashboard and GET /v1/history show.
+func (g *Gateway) finish(o outcome) {
+	elapsed := time.Since(o.start)
+	e := dashboard.Entry{
+		Time:       o.start,
+		RequestID:  o.id,
+		Model:      o.model,
+		Status:     o.status,
+		Stream:     o.stream,
+		DurationMS: float64(elapsed.Microseconds()) / 1000,
+		Error:      o.err,
+	}
 	attrs := []slog.Attr{
-		slog.String("request_id", id),
-		slog.String("model", model),
-		slog.Int("status", status),
-		slog.Float64("latency_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.String("request_id", o.id),
+		slog.String("model", o.model),
+		slog.Int("status", o.status),
+		slog.Bool("stream", o.stream),
+		slog.Float64("latency_ms", e.DurationMS),
 	}
-	if att != nil {
+	if a := o.att; a != nil {
+		e.Backend, e.ActualModel, e.Fallback, e.RouteReason, e.Attempts = a.Backend.Name, a.Model, a.Fallback, a.Reason, a.Number
 		attrs = append(attrs,
-			slog.String("backend", att.Backend.Name),
-			slog.String("actual_model", att.Model),
-			slog.String("route_reason", att.Reason),
-			slog.Int("attempts", att.Number))
+			slog.String("backend", a.Backend.Name),
+			slog.String("actual_model", a.Model),
+			slog.String("route_reason", a.Reason),
+			slog.Int("attempts", a.Number),
+			slog.Bool("fallback", a.Fallback))
 	}
+	if o.res.HasUsage {
+		e.PromptTokens, e.CompletionTokens = o.res.Usage.PromptTokens, o.res.Usage.CompletionTokens
+		attrs = append(attrs,
+			slog.Int64("tokens_prompt", e.PromptTokens),
+			slog.Int64("tokens_completion", e.CompletionTokens))
+	}
+	g.history.Add(e)
 	level := slog.LevelInfo
-	if errMsg != "" {
-		attrs = append(attrs, slog.String("error", errMsg))
+	if o.err != "" {
+		attrs = append(attrs, slog.String("error", o.err))
 		level = slog.LevelWarn
 	}
 	g.log.LogAttrs(context.Background(), level, "chat completion", attrs...)

@@ -120,7 +120,9 @@ func TestNoHealthyBackend503(t *testing.T) {
 func TestBodyLimit(t *testing.T) {
 	t.Parallel()
 	be := nexustest.NewBackend(t, nexustest.Models("m"))
-	_, url := startGateway(t, testConfig(backendConfig("gpu", be, 1)))
+	cfg := testConfig(backendConfig("gpu", be, 1))
+	cfg.Server.FirstByteTimeout = time.Minute // 10 MiB through the race detector is slow
+	_, url := startGateway(t, cfg)
 	pad := func(n int) string {
 		prefix := `{"model":"m","messages":[{"role":"user","content":"`
 		suffix := `"}]}`

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/nexusllm/nexus/dashboard"
 	"github.com/nexusllm/nexus/internal/openai"
 )
 
@@ -35,10 +36,12 @@ func (g *Gateway) routes() *http.ServeMux {
 		"/health":              {http.MethodGet, g.handleHealth},
 		"/metrics":             {http.MethodGet, g.metrics.Handler().ServeHTTP},
 		"/v1/stats":            {http.MethodGet, g.metrics.StatsHandler().ServeHTTP},
+		"/v1/backends":         {"", g.handleBackends}, // GET lists, POST adds
+		"/v1/backends/{name}":  {http.MethodDelete, g.handleDeleteBackend},
 	}
 	for path, rt := range table {
 		mux.HandleFunc(path, func(w http.ResponseWriter, r *http.Request) {
-			if r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) {
+			if rt.method != "" && r.Method != rt.method && !(rt.method == http.MethodGet && r.Method == http.MethodHead) {
 				w.Header().Set("Allow", rt.method)
 				openai.WriteError(w, http.StatusMethodNotAllowed,
 					"Method "+r.Method+" is not allowed on "+path+"; use "+rt.method+".",
@@ -47,6 +50,10 @@ func (g *Gateway) routes() *http.ServeMux {
 			}
 			rt.handler(w, r)
 		})
+	}
+	dh := g.dash.Handler()
+	for _, p := range dashboard.Paths() {
+		mux.Handle(p, dh)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		openai.WriteError(w, http.StatusNotFound, "Unknown endpoint "+r.Method+" "+r.URL.Path+".",
@@ -73,46 +80,54 @@ func printable(s string) bool {
 	return true
 }
 
-// modelEntry is one element of GET /v1/models.
-type modelEntry struct {
+// ModelEntry is one element of GET /v1/models.
+type ModelEntry struct {
 	ID            string       `json:"id"`
 	Object        string       `json:"object"`
 	Created       int64        `json:"created"`
 	OwnedBy       string       `json:"owned_by"`
 	ContextLength int          `json:"context_length,omitempty"`
-	Capabilities  capabilities `json:"capabilities"`
+	Capabilities  Capabilities `json:"capabilities"`
 }
 
-type capabilities struct {
+type Capabilities struct {
 	Vision   bool `json:"vision"`
 	Tools    bool `json:"tools"`
 	JSONMode bool `json:"json_mode"`
 }
 
-// handleModels lists one entry per (model, healthy backend), sorted by model
-// id then backend name.
+// handleModels serves GET /v1/models.
 func (g *Gateway) handleModels(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, g.modelList())
+}
+
+// ModelList is the body of GET /v1/models.
+type ModelList struct {
+	Object string       `json:"object"`
+	Data   []ModelEntry `json:"data"`
+}
+
+// modelList lists one entry per (model, healthy backend), sorted by model id
+// then backend name.
+func (g *Gateway) modelList() ModelList {
 	created := g.started.Unix()
-	data := []modelEntry{}
+	data := []ModelEntry{}
 	for _, b := range g.reg.Backends() {
 		if !b.Healthy() {
 			continue
 		}
 		for _, m := range b.Models() {
-			data = append(data, modelEntry{
+			data = append(data, ModelEntry{
 				ID: m.ID, Object: "model", Created: created, OwnedBy: b.Name,
 				ContextLength: m.ContextLength,
-				Capabilities:  capabilities{Vision: m.Vision.Bool(), Tools: m.Tools.Bool(), JSONMode: m.JSONMode.Bool()},
+				Capabilities:  Capabilities{Vision: m.Vision.Bool(), Tools: m.Tools.Bool(), JSONMode: m.JSONMode.Bool()},
 			})
 		}
 	}
-	slices.SortFunc(data, func(a, b modelEntry) int {
+	slices.SortFunc(data, func(a, b ModelEntry) int {
 		return cmp.Or(cmp.Compare(a.ID, b.ID), cmp.Compare(a.OwnedBy, b.OwnedBy))
 	})
-	writeJSON(w, http.StatusOK, struct {
-		Object string       `json:"object"`
-		Data   []modelEntry `json:"data"`
-	}{"list", data})
+	return ModelList{Object: "list", Data: data}
 }
 
 // HealthStatus is the body of GET /health.

@@ -30,6 +30,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/nexusllm/nexus/dashboard"
 	"github.com/nexusllm/nexus/health"
 	"github.com/nexusllm/nexus/metrics"
 	"github.com/nexusllm/nexus/proxy"
@@ -50,6 +51,8 @@ type Gateway struct {
 	metrics     *metrics.Metrics
 	ownsMetrics bool
 	checker     *health.Checker
+	history     *dashboard.History
+	dash        *dashboard.Dashboard
 	client      *http.Client
 	ownsClient  bool
 	log         *slog.Logger
@@ -81,12 +84,6 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	if g.reg == nil {
 		g.reg = registry.New()
 	}
-	for _, bc := range cfg.Backends {
-		if _, err := g.reg.Add(backendFromConfig(bc)); err != nil {
-			return nil, fmt.Errorf("nexus: backend %q: %w", bc.Name, err)
-		}
-	}
-
 	strategy := o.strategy
 	if strategy == nil {
 		w := routing.Weights{Priority: cfg.Routing.Weights.Priority, Load: cfg.Routing.Weights.Load, Latency: cfg.Routing.Weights.Latency}
@@ -140,8 +137,38 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 			g.metrics.RecordProbe(context.Background(), b.ID, latency)
 		},
 	})
+	g.history = dashboard.NewHistory(dashboard.DefaultHistoryCapacity)
+	g.dash = dashboard.New(dashboard.Config{
+		Registry: g.reg,
+		History:  g.history,
+		Stats:    func(ctx context.Context) (any, error) { return g.metrics.Stats(ctx) },
+		Models:   func() any { return g.modelList() },
+		Health:   func() any { return g.Health() },
+	})
 	g.mux = g.routes()
+	if err := g.addBackends(cfg.Backends); err != nil {
+		g.dash.Close()
+		if g.ownsMetrics {
+			_ = g.metrics.Close(context.Background())
+		}
+		return nil, err
+	}
 	return g, nil
+}
+
+// addBackends adds the configured backends, last in New so that a failure
+// anywhere leaves a caller's registry as it was: on error the backends
+// already added are removed again.
+func (g *Gateway) addBackends(backends []BackendConfig) error {
+	for i, bc := range backends {
+		if _, err := g.reg.Add(backendFromConfig(bc)); err != nil {
+			for _, added := range backends[:i] {
+				_ = g.reg.Remove(added.Name)
+			}
+			return fmt.Errorf("nexus: backend %q: %w", bc.Name, err)
+		}
+	}
+	return nil
 }
 
 // newBackendClient returns a client whose transport keeps many idle
@@ -239,6 +266,7 @@ func (g *Gateway) Close() error {
 	g.closed = true
 	cancel, done := g.cancel, g.done
 	g.mu.Unlock()
+	g.dash.Close()
 	if cancel != nil {
 		cancel()
 		<-done
@@ -266,6 +294,15 @@ func (g *Gateway) Registry() *registry.Registry { return g.reg }
 
 // Metrics returns the gateway's metrics.
 func (g *Gateway) Metrics() *metrics.Metrics { return g.metrics }
+
+// Dashboard returns the gateway's web dashboard. A server that drains
+// connections on shutdown should call its Close first (for example with
+// http.Server.RegisterOnShutdown), so open live-update streams end.
+func (g *Gateway) Dashboard() *dashboard.Dashboard { return g.dash }
+
+// History returns the log of recent requests shown by the dashboard and
+// GET /v1/history.
+func (g *Gateway) History() *dashboard.History { return g.history }
 
 // Router returns the gateway's router.
 func (g *Gateway) Router() *routing.Router { return g.router }

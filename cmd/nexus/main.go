@@ -2,6 +2,8 @@
 // front of many LLM inference backends.
 //
 //	nexus serve -c nexus.toml   run the gateway from a config file
+//	nexus backends|models|health  ask a running gateway (--url, --json)
+//	nexus completions bash      print a shell completion script
 //	nexus demo                  run it with built-in simulated backends
 //	nexus config init           write an annotated example config
 //	nexus version               print the version

@@ -19,10 +19,15 @@ func newRootCommand(stdout, stderr io.Writer, env func(string) (string, bool)) *
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetVersionTemplate("nexus {{.Version}}\n")
+	root.CompletionOptions.DisableDefaultCmd = true // `nexus completions` replaces it
 	root.AddCommand(
 		newServeCommand(env),
 		newDemoCommand(),
 		newConfigCommand(),
+		newBackendsCommand(env),
+		newModelsCommand(env),
+		newHealthCommand(env),
+		newCompletionsCommand(),
 		&cobra.Command{
 			Use:   "version",
 			Short: "Print the version",

@@ -139,6 +139,8 @@ func serve(ctx context.Context, cfg nexus.Config, log *slog.Logger, stdout io.Wr
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
+	// Live dashboard streams never go idle: end them when draining starts.
+	srv.RegisterOnShutdown(gw.Dashboard().Close)
 	h := gw.Health()
 	log.Info("nexus listening", "addr", ln.Addr().String(), "version", version,
 		"backends", h.Backends.Total, "healthy", h.Backends.Healthy, "models", h.Models)
