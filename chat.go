@@ -36,10 +36,12 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 			openai.WriteError(w, http.StatusRequestEntityTooLarge,
 				fmt.Sprintf("Request body is larger than the limit of %d bytes.", MaxBodyBytes),
 				openai.TypeInvalidRequest, "", openai.CodeRequestTooLarge)
+			g.finish(outcome{id: id, start: start, status: http.StatusRequestEntityTooLarge, err: "request body too large"})
 			return
 		}
 		g.metrics.RecordError(ctx, metrics.ErrorClientClosed, metrics.OtherLabel)
-		return // the client went away while sending
+		g.finish(outcome{id: id, start: start, status: 499, err: "client went away while sending the body"})
+		return
 	}
 	req, err := openai.PeekChat(body)
 	if err != nil {
@@ -110,7 +112,8 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *routing.Ro
 		if err == nil {
 			b.RecordSuccess()
 			g.recordDone(ctx, rt, att, res.Status, start, req.Stream, res)
-			g.finish(outcome{id: id, model: req.Model, stream: req.Stream, start: start, status: res.Status, att: &att, res: res})
+			g.finish(outcome{id: id, model: req.Model, stream: req.Stream, start: start, status: res.Status,
+				att: &att, tried: triedNames(rt), res: res, prompt: g.promptPreview(body)})
 			return
 		}
 		pe, _ := proxy.AsError(err)
@@ -133,7 +136,31 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *routing.Ro
 	}
 	status := g.writeUpstreamError(w, last, lastAttempt)
 	g.recordDone(ctx, rt, lastAttempt, status, start, req.Stream, lastRes)
-	g.finish(outcome{id: id, model: req.Model, stream: req.Stream, start: start, status: status, att: &lastAttempt, res: lastRes, err: last.Error()})
+	g.finish(outcome{id: id, model: req.Model, stream: req.Stream, start: start, status: status,
+		att: &lastAttempt, tried: triedNames(rt), res: lastRes, err: last.Error(), prompt: g.promptPreview(body)})
+}
+
+// triedNames lists the backends a route tried, when it tried more than one.
+func triedNames(rt *routing.Route) []string {
+	tried := rt.Tried()
+	if len(tried) < 2 {
+		return nil
+	}
+	names := make([]string, len(tried))
+	for i, b := range tried {
+		names[i] = b.Name
+	}
+	return names
+}
+
+// promptPreview returns the start of the prompt for the request log when
+// content logging is enabled, and "" otherwise: prompts are not logged by
+// default.
+func (g *Gateway) promptPreview(body []byte) string {
+	if !g.cfg.Logging.EnableContentLogging {
+		return ""
+	}
+	return openai.PromptPreview(body, 100)
 }
 
 // noteFailure counts a failed attempt against the backend's passive health
@@ -280,8 +307,10 @@ type outcome struct {
 	start  time.Time
 	status int
 	att    *routing.Attempt // the last attempt, nil when none was made
+	tried  []string         // backends tried, in order, when more than one
 	res    proxy.Result
 	err    string
+	prompt string // start of the prompt, only with content logging enabled
 }
 
 // finish writes the one log line of a chat request and records it in the
@@ -312,6 +341,12 @@ func (g *Gateway) finish(o outcome) {
 			slog.String("route_reason", a.Reason),
 			slog.Int("attempts", a.Number),
 			slog.Bool("fallback", a.Fallback))
+	}
+	if len(o.tried) > 1 {
+		attrs = append(attrs, slog.Any("tried", o.tried))
+	}
+	if o.prompt != "" {
+		attrs = append(attrs, slog.String("prompt_preview", o.prompt))
 	}
 	if o.res.HasUsage {
 		e.PromptTokens, e.CompletionTokens = o.res.Usage.PromptTokens, o.res.Usage.CompletionTokens

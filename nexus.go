@@ -32,6 +32,7 @@ import (
 
 	"github.com/nexusllm/nexus/dashboard"
 	"github.com/nexusllm/nexus/health"
+	"github.com/nexusllm/nexus/logging"
 	"github.com/nexusllm/nexus/metrics"
 	"github.com/nexusllm/nexus/proxy"
 	"github.com/nexusllm/nexus/registry"
@@ -76,10 +77,11 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	for _, opt := range opts {
 		opt(&o)
 	}
-	g := &Gateway{cfg: cfg, started: time.Now(), log: o.logger}
-	if g.log == nil {
-		g.log = slog.New(slog.DiscardHandler)
+	base := o.logger
+	if base == nil {
+		base = slog.New(slog.DiscardHandler)
 	}
+	g := &Gateway{cfg: cfg, started: time.Now(), log: base.With(logging.ComponentKey, "gateway")}
 	g.reg = o.registry
 	if g.reg == nil {
 		g.reg = registry.New()
@@ -132,7 +134,7 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		FailureThreshold:  hc.FailureThreshold,
 		RecoveryThreshold: hc.RecoveryThreshold,
 		Client:            g.client,
-		Logger:            g.log.With("component", "health"),
+		Logger:            base.With(logging.ComponentKey, "health"),
 		OnProbe: func(b *registry.Backend, latency time.Duration) {
 			g.metrics.RecordProbe(context.Background(), b.ID, latency)
 		},

@@ -55,7 +55,10 @@ func newDemoCommand() *cobra.Command {
 			cfg.Routing.Aliases = map[string]string{"gpt-4": "llama3.2:3b"}
 			cfg.Routing.Fallbacks = map[string][]string{"qwen2.5:7b": {"gpt-4o-mini"}}
 			out := cmd.OutOrStdout()
-			log := newLogger(cmd.ErrOrStderr(), cfg.Logging)
+			log, err := newLogger(cmd.ErrOrStderr(), cfg.Logging)
+			if err != nil {
+				return err
+			}
 			return serve(cmd.Context(), cfg, log, out, func(addr string) { printDemo(out, addr) })
 		},
 	}

@@ -10,10 +10,10 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nexusllm/nexus"
+	"github.com/nexusllm/nexus/logging"
 	"github.com/spf13/cobra"
 )
 
@@ -40,7 +40,13 @@ func newServeCommand(env func(string) (string, bool)) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			log := newLogger(cmd.ErrOrStderr(), cfg.Logging)
+			log, err := newLogger(cmd.ErrOrStderr(), cfg.Logging)
+			if err != nil {
+				return err
+			}
+			if cfg.Logging.EnableContentLogging {
+				log.Warn("logging.enable_content_logging is on: the start of every prompt is written to the log")
+			}
 			for _, w := range warnings {
 				log.Warn(w)
 			}
@@ -99,21 +105,8 @@ func loadConfig(cmd *cobra.Command, f *serveFlags, env func(string) (string, boo
 }
 
 // newLogger builds the process logger from the logging section.
-func newLogger(w io.Writer, lc nexus.LoggingConfig) *slog.Logger {
-	var level slog.Level
-	switch strings.ToLower(lc.Level) {
-	case "trace", "debug":
-		level = slog.LevelDebug
-	case "warn", "warning":
-		level = slog.LevelWarn
-	case "error":
-		level = slog.LevelError
-	}
-	opts := &slog.HandlerOptions{Level: level}
-	if strings.EqualFold(lc.Format, "json") {
-		return slog.New(slog.NewJSONHandler(w, opts))
-	}
-	return slog.New(slog.NewTextHandler(w, opts))
+func newLogger(w io.Writer, lc nexus.LoggingConfig) (*slog.Logger, error) {
+	return logging.New(w, logging.Config{Level: lc.Level, Format: lc.Format, ComponentLevels: lc.ComponentLevels})
 }
 
 // serve runs the gateway until ctx is done, then drains in-flight requests.

@@ -309,3 +309,43 @@ func (s *scanner) skipValue() {
 		}
 	}
 }
+
+// PromptPreview returns the first n characters of the last user message's
+// text, for logs that were explicitly allowed to contain prompts. body must
+// have passed PeekChat.
+func PromptPreview(body []byte, n int) string {
+	start, end, ok := memberSpan(body, "messages")
+	if !ok {
+		return ""
+	}
+	var msgs []struct {
+		Role    string          `json:"role"`
+		Content json.RawMessage `json:"content"`
+	}
+	if json.Unmarshal(body[start:end], &msgs) != nil {
+		return ""
+	}
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if msgs[i].Role != "user" {
+			continue
+		}
+		var text string
+		if json.Unmarshal(msgs[i].Content, &text) != nil {
+			var parts []struct {
+				Type string `json:"type"`
+				Text string `json:"text"`
+			}
+			_ = json.Unmarshal(msgs[i].Content, &parts)
+			for _, p := range parts {
+				if p.Type == "text" {
+					text += p.Text
+				}
+			}
+		}
+		if r := []rune(text); len(r) > n {
+			return string(r[:n]) + "…"
+		}
+		return text
+	}
+	return ""
+}

@@ -154,3 +154,16 @@ func assertAs(err error, target **RequestError) bool {
 	*target = re
 	return ok
 }
+
+func TestPromptPreview(t *testing.T) {
+	t.Parallel()
+	tests := []struct{ body, want string }{
+		{`{"messages":[{"role":"user","content":"first"},{"role":"assistant","content":"x"},{"role":"user","content":"héllo world"}]}`, "héllo…"},
+		{`{"messages":[{"role":"user","content":[{"type":"text","text":"ab"},{"type":"image_url"},{"type":"text","text":"c"}]}]}`, "abc"},
+		{`{"messages":[{"role":"system","content":"only system"}]}`, ""},
+		{`{"model":"m"}`, ""},
+	}
+	for _, tt := range tests {
+		assert.Equal(t, tt.want, PromptPreview([]byte(tt.body), 5), tt.body)
+	}
+}
