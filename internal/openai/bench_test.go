@@ -1,0 +1,178 @@
+package openai
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"testing"
+)
+
+// benchSmallChat is a typical short chat request (about 250 bytes).
+const benchSmallChat = `{"model":"llama3:8b","messages":[{"role":"system","content":"You are a concise assistant."},` +
+	`{"role":"user","content":"In one sentence, what does an LLM gateway do?"}],"max_tokens":64,"temperature":0.2,"stream":false}`
+
+// benchLargeChat returns a long conversation of about n bytes: many turns,
+// some with content-part arrays, as an agent with a long history sends.
+func benchLargeChat(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString(`{"model":"llama3:8b","stream":true,"tools":[{"type":"function","function":{"name":"search","parameters":{"type":"object"}}}],"messages":[`)
+	b.WriteString(`{"role":"system","content":"You are a helpful assistant with a search tool."}`)
+	text := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 10)
+	for i := 0; b.Len() < n; i++ {
+		if i%5 == 4 {
+			fmt.Fprintf(&b, `,{"role":"user","content":[{"type":"text","text":%q}]}`, text)
+			continue
+		}
+		role := "user"
+		if i%2 == 1 {
+			role = "assistant"
+		}
+		fmt.Fprintf(&b, `,{"role":%q,"content":%q}`, role, text)
+	}
+	b.WriteString(`]}`)
+	return b.Bytes()
+}
+
+func BenchmarkPeekChat(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"small", []byte(benchSmallChat)},
+		{"100KB", benchLargeChat(100 << 10)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := PeekChat(tc.body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkWithModel(b *testing.B) {
+	body := []byte(benchSmallChat)
+	b.Run("same model", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if out := WithModel(body, "llama3:8b"); len(out) != len(body) {
+				b.Fatal("changed")
+			}
+		}
+	})
+	b.Run("rewrite", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if out := WithModel(body, "llama3:70b"); len(out) == len(body) {
+				b.Fatal("unchanged")
+			}
+		}
+	})
+	large := benchLargeChat(100 << 10)
+	b.Run("rewrite 100KB", func(b *testing.B) {
+		b.SetBytes(int64(len(large)))
+		b.ReportAllocs()
+		for b.Loop() {
+			WithModel(large, "llama3:70b")
+		}
+	})
+}
+
+func BenchmarkWithIncludeUsage(b *testing.B) {
+	body := []byte(benchSmallChat)
+	b.ReportAllocs()
+	for b.Loop() {
+		WithIncludeUsage(body)
+	}
+}
+
+// benchChunk is one content chunk as vLLM and Ollama send them.
+func benchChunk(i int) string {
+	return fmt.Sprintf(`{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"llama3:8b",`+
+		`"system_fingerprint":"fp_1","choices":[{"index":0,"delta":{"content":" word%d"},"logprobs":null,"finish_reason":null}]}`, i)
+}
+
+const (
+	benchFinishChunk = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"llama3:8b",` +
+		`"choices":[{"index":0,"delta":{},"logprobs":null,"finish_reason":"stop"}]}`
+	benchUsageChunk = `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"llama3:8b",` +
+		`"choices":[],"usage":{"prompt_tokens":18,"completion_tokens":200,"total_tokens":218}}`
+)
+
+// BenchmarkEventReader reads a 200-event stream (plus finish, usage and
+// [DONE]) through one EventReader, as the proxy does per stream.
+func BenchmarkEventReader(b *testing.B) {
+	var s bytes.Buffer
+	for i := range 200 {
+		s.WriteString("data: " + benchChunk(i) + "\n\n")
+	}
+	s.WriteString("data: " + benchFinishChunk + "\n\ndata: " + benchUsageChunk + "\n\ndata: [DONE]\n\n")
+	stream := s.Bytes()
+	r := bytes.NewReader(stream)
+	b.SetBytes(int64(len(stream)))
+	b.ReportAllocs()
+	for b.Loop() {
+		r.Reset(stream)
+		er := NewEventReader(r, 1<<20)
+		n := 0
+		for {
+			ev, err := er.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				b.Fatal(err)
+			}
+			if ev.IsDone() {
+				continue
+			}
+			n++
+		}
+		if n != 202 {
+			b.Fatalf("%d events", n)
+		}
+	}
+}
+
+func BenchmarkInspectChunk(b *testing.B) {
+	for _, tc := range []struct{ name, data string }{
+		{"content", benchChunk(1)},
+		{"finish", benchFinishChunk},
+		{"usage", benchUsageChunk},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			data := []byte(tc.data)
+			if !json.Valid(data) {
+				b.Fatal("invalid fixture")
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := InspectChunk(data); !ok {
+					b.Fatal("not a chunk")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkParseUsage is the per-event usage probe of the proxy: most
+// events have no usage (a byte search), the last one has.
+func BenchmarkParseUsage(b *testing.B) {
+	for _, tc := range []struct{ name, data string }{
+		{"no usage", benchChunk(1)},
+		{"usage", benchUsageChunk},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			data := []byte(tc.data)
+			b.ReportAllocs()
+			for b.Loop() {
+				ParseUsage(data)
+			}
+		})
+	}
+}
