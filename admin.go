@@ -3,8 +3,6 @@ package nexus
 import (
 	"cmp"
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -131,41 +129,6 @@ func (g *Gateway) findBackend(name string) (*registry.Backend, bool) {
 		}
 	}
 	return g.reg.Get(name)
-}
-
-// authorized reports whether r may use the admin API: always when no
-// gateway API keys are configured, otherwise only with
-// "Authorization: Bearer <key>" naming one of them. Keys are compared in
-// constant time (over their SHA-256, so lengths do not leak either).
-func (g *Gateway) authorized(r *http.Request) bool {
-	keys := g.cfg.Server.APIKeys
-	if len(keys) == 0 {
-		return true
-	}
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	if !ok || !strings.EqualFold(scheme, "Bearer") || token == "" {
-		return false
-	}
-	got := sha256.Sum256([]byte(token))
-	match := 0
-	for _, k := range keys {
-		want := sha256.Sum256([]byte(k))
-		match |= subtle.ConstantTimeCompare(got[:], want[:])
-	}
-	return match == 1
-}
-
-// requireAuth answers 401 and reports false when r is not authorized.
-func (g *Gateway) requireAuth(w http.ResponseWriter, r *http.Request) bool {
-	if g.authorized(r) {
-		return true
-	}
-	w.Header().Set("WWW-Authenticate", `Bearer realm="nexus"`)
-	openai.WriteError(w, http.StatusUnauthorized,
-		"Missing or invalid API key. Send the header 'Authorization: Bearer <key>' with one of the gateway's keys.",
-		openai.TypeAuthentication, "", openai.CodeInvalidAPIKey)
-	return false
 }
 
 // handleBackends serves GET (and HEAD) /v1/backends, the fleet with its

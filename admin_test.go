@@ -22,22 +22,12 @@ import (
 // loopback server.
 func adminGateway(t *testing.T, edit func(*nexus.Config)) (*nexus.Gateway, string) {
 	t.Helper()
-	cfg := nexus.DefaultConfig()
-	cfg.Discovery.Enabled = false
-	cfg.HealthCheck.Enabled = false
+	cfg := testConfig()
 	cfg.HealthCheck.TimeoutSeconds = 2
 	if edit != nil {
 		edit(&cfg)
 	}
-	gw, err := nexus.New(cfg)
-	require.NoError(t, err)
-	require.NoError(t, gw.Start(t.Context()))
-	srv := httptest.NewServer(gw)
-	t.Cleanup(func() {
-		srv.Close()
-		assert.NoError(t, gw.Close())
-	})
-	return gw, srv.URL
+	return startGateway(t, cfg)
 }
 
 // call sends one request and returns the status and body.
@@ -60,23 +50,6 @@ func call(t *testing.T, method, url, body string, header ...string) (int, http.H
 	b, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return res.StatusCode, res.Header, b
-}
-
-type envelope struct {
-	Error struct {
-		Message string  `json:"message"`
-		Type    string  `json:"type"`
-		Param   *string `json:"param"`
-		Code    *string `json:"code"`
-	} `json:"error"`
-}
-
-func decodeEnvelope(t *testing.T, body []byte) envelope {
-	t.Helper()
-	var e envelope
-	require.NoError(t, json.Unmarshal(body, &e), "body: %s", body)
-	require.NotEmpty(t, e.Error.Message, "body: %s", body)
-	return e
 }
 
 func listBackends(t *testing.T, base string, header ...string) []nexus.BackendInfo {
@@ -234,7 +207,7 @@ func TestAdminAddBackendErrors(t *testing.T) {
 			t.Parallel()
 			status, _, body := call(t, http.MethodPost, base+"/v1/backends", tt.body)
 			require.Equal(t, tt.status, status, "body: %s", body)
-			e := decodeEnvelope(t, body)
+			e := decodeAPIError(t, body)
 			assert.Equal(t, "invalid_request_error", e.Error.Type)
 			assert.Contains(t, e.Error.Message, tt.message)
 			if tt.param == "" {
@@ -276,7 +249,7 @@ func TestAdminRemoveBackend(t *testing.T) {
 
 	status, _, body = call(t, http.MethodDelete, base+"/v1/backends/team%2Fgpu%201", "")
 	require.Equal(t, http.StatusNotFound, status)
-	e := decodeEnvelope(t, body)
+	e := decodeAPIError(t, body)
 	assert.Equal(t, "backend_not_found", *e.Error.Code)
 	assert.Contains(t, e.Error.Message, "team/gpu 1")
 }
@@ -296,7 +269,7 @@ func TestAdminMethods(t *testing.T) {
 			status, h, body := call(t, tt.method, base+tt.path, "")
 			require.Equal(t, http.StatusMethodNotAllowed, status)
 			assert.Equal(t, tt.allow, h.Get("Allow"))
-			assert.Equal(t, "method_not_allowed", *decodeEnvelope(t, body).Error.Code)
+			assert.Equal(t, "method_not_allowed", *decodeAPIError(t, body).Error.Code)
 		})
 	}
 	status, _, body := call(t, http.MethodHead, base+"/v1/backends", "")
@@ -336,7 +309,7 @@ func TestAdminAuth(t *testing.T) {
 			status, hdr, body := call(t, tt.method, base+tt.path, tt.body, h...)
 			require.Equal(t, tt.want, status, "body: %s", body)
 			if tt.want == http.StatusUnauthorized {
-				e := decodeEnvelope(t, body)
+				e := decodeAPIError(t, body)
 				assert.Equal(t, "invalid_api_key", *e.Error.Code)
 				assert.Equal(t, "authentication_error", e.Error.Type)
 				assert.Contains(t, hdr.Get("WWW-Authenticate"), "Bearer")

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -28,7 +27,7 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	id := w.Header().Get(HeaderRequestID)
 
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	body, err := readBody(w, r)
 	if err != nil {
 		var tooLarge *http.MaxBytesError
 		if errors.As(err, &tooLarge) {
@@ -90,21 +89,17 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, rt *routing.Ro
 		}
 		lastAttempt = att
 		b := att.Backend
-		h.Set(HeaderBackend, b.Name)
-		h.Set(HeaderModel, att.Model)
-		h.Set(HeaderRouteReason, att.Reason)
-		if att.Fallback {
-			h.Set(HeaderFallbackModel, att.Model)
-		} else {
-			h.Del(HeaderFallbackModel)
-		}
+		setAttemptHeaders(h, att)
 		preq := &proxy.Request{
-			URL:            b.URL + "/v1/chat/completions",
+			Target:         b.ChatURL(),
 			Body:           openai.WithModel(body, att.Model),
 			APIKey:         b.APIKey(),
-			Header:         http.Header{HeaderRequestID: {id}},
+			RequestID:      id,
 			Stream:         req.Stream,
 			DropUsageChunk: dropUsage,
+		}
+		if preq.Target == nil {
+			preq.URL = b.URL + "/v1/chat/completions" // does not parse: Forward says so
 		}
 		b.Begin()
 		res, err := g.fwd.Forward(ctx, w, preq)
@@ -326,15 +321,29 @@ func (g *Gateway) finish(o outcome) {
 		DurationMS: float64(elapsed.Microseconds()) / 1000,
 		Error:      o.err,
 	}
-	attrs := []slog.Attr{
+	if a := o.att; a != nil {
+		e.Backend, e.ActualModel, e.Fallback, e.RouteReason, e.Attempts = a.Backend.Name, a.Model, a.Fallback, a.Reason, a.Number
+	}
+	if o.res.HasUsage {
+		e.PromptTokens, e.CompletionTokens = o.res.Usage.PromptTokens, o.res.Usage.CompletionTokens
+	}
+	g.history.Add(e)
+	level := slog.LevelInfo
+	if o.err != "" {
+		level = slog.LevelWarn
+	}
+	ctx := context.Background()
+	if !g.log.Enabled(ctx, level) {
+		return // the line would be dropped: do not build it
+	}
+	attrs := make([]slog.Attr, 0, 16)
+	attrs = append(attrs,
 		slog.String("request_id", o.id),
 		slog.String("model", o.model),
 		slog.Int("status", o.status),
 		slog.Bool("stream", o.stream),
-		slog.Float64("latency_ms", e.DurationMS),
-	}
+		slog.Float64("latency_ms", e.DurationMS))
 	if a := o.att; a != nil {
-		e.Backend, e.ActualModel, e.Fallback, e.RouteReason, e.Attempts = a.Backend.Name, a.Model, a.Fallback, a.Reason, a.Number
 		attrs = append(attrs,
 			slog.String("backend", a.Backend.Name),
 			slog.String("actual_model", a.Model),
@@ -349,16 +358,12 @@ func (g *Gateway) finish(o outcome) {
 		attrs = append(attrs, slog.String("prompt_preview", o.prompt))
 	}
 	if o.res.HasUsage {
-		e.PromptTokens, e.CompletionTokens = o.res.Usage.PromptTokens, o.res.Usage.CompletionTokens
 		attrs = append(attrs,
 			slog.Int64("tokens_prompt", e.PromptTokens),
 			slog.Int64("tokens_completion", e.CompletionTokens))
 	}
-	g.history.Add(e)
-	level := slog.LevelInfo
 	if o.err != "" {
 		attrs = append(attrs, slog.String("error", o.err))
-		level = slog.LevelWarn
 	}
-	g.log.LogAttrs(context.Background(), level, "chat completion", attrs...)
+	g.log.LogAttrs(ctx, level, "chat completion", attrs...)
 }

@@ -44,6 +44,23 @@ type ServerConfig struct {
 	// stalled backend cannot hang a client while long streams still work;
 	// default 60s.
 	StreamIdleTimeout time.Duration `toml:"stream_idle_timeout"`
+
+	// The next four bound the inbound side: the http.Server of `nexus serve`
+	// (an embedder sets its own server's timeouts).
+
+	// ReadHeaderTimeout bounds how long a client may take to send its
+	// request headers, so a slow client cannot hold a connection; default
+	// 10s.
+	ReadHeaderTimeout time.Duration `toml:"read_header_timeout"`
+	// ReadTimeout bounds reading a whole request, headers and body; it does
+	// not limit the response, so long streams are unaffected; default 60s.
+	ReadTimeout time.Duration `toml:"read_timeout"`
+	// IdleTimeout is how long an idle keep-alive connection is kept open;
+	// default 120s.
+	IdleTimeout time.Duration `toml:"idle_timeout"`
+	// ShutdownTimeout bounds the drain of in-flight requests on shutdown;
+	// connections still open after it are closed; default 30s.
+	ShutdownTimeout time.Duration `toml:"shutdown_timeout"`
 }
 
 // DiscoveryConfig is the [discovery] section (mDNS discovery of backends).
@@ -136,6 +153,10 @@ func DefaultConfig() Config {
 			MaxConcurrentRequests: 1000,
 			ConnectTimeout:        5 * time.Second,
 			StreamIdleTimeout:     60 * time.Second,
+			ReadHeaderTimeout:     10 * time.Second,
+			ReadTimeout:           60 * time.Second,
+			IdleTimeout:           120 * time.Second,
+			ShutdownTimeout:       30 * time.Second,
 		},
 		Discovery: DiscoveryConfig{
 			Enabled:            true,

@@ -56,7 +56,9 @@ func fullConfig() Config {
 	return Config{
 		Server: ServerConfig{Host: "127.0.0.1", Port: 9090, RequestTimeoutSeconds: 120,
 			MaxConcurrentRequests: 64, APIKeys: []string{"gw-key-one", "gw-key-two"},
-			ConnectTimeout: 2 * time.Second, FirstByteTimeout: 90 * time.Second, StreamIdleTimeout: 60 * time.Second},
+			ConnectTimeout: 2 * time.Second, FirstByteTimeout: 90 * time.Second, StreamIdleTimeout: 60 * time.Second,
+			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
+			ShutdownTimeout: 30 * time.Second},
 		Discovery: DiscoveryConfig{ServiceTypes: []string{"_custom._tcp.local."}, GracePeriodSeconds: 15},
 		HealthCheck: HealthCheckConfig{IntervalSeconds: 10, TimeoutSeconds: 2,
 			FailureThreshold: 5, RecoveryThreshold: 4},

@@ -67,6 +67,10 @@ func (s ServerConfig) validate(p *configProblems) {
 		{"server.connect_timeout", s.ConnectTimeout, false, ""},
 		{"server.first_byte_timeout", s.FirstByteTimeout, true, ", 0 = request_timeout_seconds"},
 		{"server.stream_idle_timeout", s.StreamIdleTimeout, false, ""},
+		{"server.read_header_timeout", s.ReadHeaderTimeout, false, ""},
+		{"server.read_timeout", s.ReadTimeout, false, ""},
+		{"server.idle_timeout", s.IdleTimeout, false, ""},
+		{"server.shutdown_timeout", s.ShutdownTimeout, false, ""},
 	} {
 		if d.v < 0 || (d.v == 0 && !d.zeroOK) {
 			p.add(d.key, "must be a positive duration such as \"5s\"%s (got %s)", d.meaning, d.v)
@@ -258,6 +262,12 @@ func validateBackendConfigURL(key, raw string, p *configProblems) {
 	}
 	if u.RawQuery != "" || u.Fragment != "" {
 		p.add(key, "invalid URL %q (a base URL has no query or fragment)", raw)
+	}
+	if u.User != nil {
+		// Credentials in a URL would show in /v1/backends, the dashboard
+		// and logs; the message must not echo them either.
+		u.User = nil
+		p.add(key, "credentials in the URL are not allowed (%s); put the key in the environment variable named by api_key_env", u.Redacted())
 	}
 }
 

@@ -89,6 +89,8 @@ func TestValidate(t *testing.T) {
 			[]string{`backends[1].url: invalid URL "http://[::1" (want http:// or https://)`}},
 		{"backend url query", func(c *Config) { c.Backends[1].URL = "http://x/?a=1" },
 			[]string{`backends[1].url: invalid URL "http://x/?a=1" (a base URL has no query or fragment)`}},
+		{"backend url credentials", func(c *Config) { c.Backends[1].URL = "http://me:s3cret@x:8000" },
+			[]string{`backends[1].url: credentials in the URL are not allowed (http://x:8000); put the key in the environment variable named by api_key_env`}},
 		{"backend type", func(c *Config) { c.Backends[0].Type = "foo" },
 			[]string{`backends[0].type: unknown type "foo" (want ollama, vllm, llamacpp, exo, openai, lmstudio, generic)`}},
 		{"backend priority", func(c *Config) { c.Backends[0].Priority = -1 }, []string{"backends[0].priority: must be >= 0 (got -1)"}},

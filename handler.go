@@ -4,12 +4,14 @@ import (
 	"cmp"
 	"crypto/rand"
 	"encoding/json"
+	"io"
 	"net/http"
 	"slices"
 	"time"
 
 	"github.com/nexusllm/nexus/dashboard"
 	"github.com/nexusllm/nexus/internal/openai"
+	"github.com/nexusllm/nexus/routing"
 )
 
 // Response headers set by the gateway.
@@ -20,6 +22,50 @@ const (
 	HeaderFallbackModel = "X-Nexus-Fallback-Model"
 	HeaderRouteReason   = "X-Nexus-Route-Reason"
 )
+
+// setAttemptHeaders sets the response headers that name an attempt's
+// backend, model and route reason, with one allocation for the three.
+func setAttemptHeaders(h http.Header, att routing.Attempt) {
+	v := []string{att.Backend.Name, att.Model, att.Reason}
+	h[HeaderBackend] = v[0:1:1]
+	h[HeaderModel] = v[1:2:2]
+	h[HeaderRouteReason] = v[2:3:3]
+	if att.Fallback {
+		h[HeaderFallbackModel] = v[1:2:2]
+	} else {
+		delete(h, HeaderFallbackModel)
+	}
+}
+
+// readBody reads a request body of at most MaxBodyBytes. With a
+// Content-Length within the limit it reads into one buffer of that size
+// (net/http stops the body there); otherwise it reads through
+// http.MaxBytesReader, which reports a body over the limit.
+func readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	n := r.ContentLength
+	if n < 0 || n > MaxBodyBytes {
+		return io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	}
+	b := make([]byte, 0, n+1) // +1: the read that finds the end
+	for {
+		m, err := r.Body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+m]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			// Longer than announced, which only a Body that is not
+			// net/http's own can be.
+			if int64(len(b)) > MaxBodyBytes {
+				return b, &http.MaxBytesError{Limit: MaxBodyBytes}
+			}
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
 
 // route is one entry of the gateway's route table. An empty method accepts
 // any method.

@@ -58,6 +58,8 @@ type Gateway struct {
 	ownsClient  bool
 	log         *slog.Logger
 	mux         *http.ServeMux
+	auth        *authenticator // nil when no API keys are configured
+	limit       *limiter       // nil when max_concurrent_requests is 0
 	started     time.Time
 
 	mu      sync.Mutex
@@ -82,6 +84,7 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		base = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{cfg: cfg, started: time.Now(), log: base.With(logging.ComponentKey, "gateway")}
+	g.auth, g.limit = newAuthenticator(cfg.Server.APIKeys), newLimiter(cfg.Server.MaxConcurrentRequests)
 	g.reg = o.registry
 	if g.reg == nil {
 		g.reg = registry.New()
@@ -285,9 +288,21 @@ func (g *Gateway) Close() error {
 
 // ServeHTTP serves the gateway's API. Every response carries an
 // X-Request-Id: the client's own when it sent a reasonable one, else a new
-// random id.
+// random id. With server.api_keys set, every route but GET /health needs a
+// key (401 otherwise). Chat requests beyond server.max_concurrent_requests
+// get 503 with Retry-After at once.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(HeaderRequestID, requestID(r))
+	if !g.authenticate(w, r) {
+		return
+	}
+	if limited(r) {
+		if !g.limit.acquire() {
+			g.overloaded(w, r)
+			return
+		}
+		defer g.limit.release()
+	}
 	g.mux.ServeHTTP(w, r)
 }
 

@@ -49,6 +49,9 @@ const (
 	ErrorBackendError       ErrorType = "backend_error"
 	ErrorTimeout            ErrorType = "timeout"
 	ErrorClientClosed       ErrorType = "client_closed"
+	// ErrorOverloaded: the gateway refused a request because it was
+	// already handling server.max_concurrent_requests of them.
+	ErrorOverloaded ErrorType = "overloaded"
 )
 
 // Valid reports whether t is one of the declared error types. Others are
@@ -56,7 +59,7 @@ const (
 func (t ErrorType) Valid() bool {
 	switch t {
 	case ErrorModelNotFound, ErrorFallbackExhausted, ErrorNoHealthyBackend, ErrorCapabilityMismatch,
-		ErrorInvalidRequest, ErrorBackendError, ErrorTimeout, ErrorClientClosed:
+		ErrorInvalidRequest, ErrorBackendError, ErrorTimeout, ErrorClientClosed, ErrorOverloaded:
 		return true
 	}
 	return false

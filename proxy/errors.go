@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -111,3 +112,17 @@ func AsError(err error) (*Error, bool) {
 
 // errTimeout is the cause set when a first-byte or idle timer fires.
 var errTimeout = errors.New("timed out")
+
+// redacted replaces a backend's API key in what the backend sent back.
+var redacted = []byte("[REDACTED]")
+
+// redactKey returns b with every occurrence of key replaced, so that a
+// backend that echoes the credentials it received (in an error body or an
+// error event) cannot make the gateway pass them on to a client or a log.
+// b itself is returned when it does not contain key.
+func redactKey(b []byte, key string) []byte {
+	if key == "" || !bytes.Contains(b, []byte(key)) {
+		return b
+	}
+	return bytes.ReplaceAll(b, []byte(key), redacted)
+}

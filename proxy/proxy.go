@@ -12,11 +12,12 @@ package proxy
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/nexusllm/nexus/internal/openai"
@@ -41,18 +42,26 @@ type Forwarder struct {
 	MaxResponseBytes int64
 	// MaxEventBytes caps one stream event. Zero means 16 MiB.
 	MaxEventBytes int
+
+	relays  sync.Pool // *relay: per-stream reader and writer buffers
+	replies sync.Pool // *[]byte: plain reply buffers
 }
 
 // Request is one upstream call.
 type Request struct {
 	// URL is the full upstream URL (base + "/v1/chat/completions").
 	URL string
+	// Target, when set, is URL already parsed, and URL is ignored. It is
+	// only read, so one value may serve any number of requests.
+	Target *url.URL
 	// Body is sent as is.
 	Body []byte
 	// APIKey, when set, is sent as a bearer token.
 	APIKey string
-	// Header holds extra headers to send (for example X-Request-Id).
+	// Header holds extra headers to send.
 	Header http.Header
+	// RequestID, when set, is sent as X-Request-Id.
+	RequestID string
 	// Stream selects event-stream relaying.
 	Stream bool
 	// DropUsageChunk removes the usage-only chunk from the relayed stream
@@ -101,21 +110,9 @@ func (f *Forwarder) Forward(ctx context.Context, w http.ResponseWriter, req *Req
 	timer := time.AfterFunc(first, func() { cancel(errTimeout) })
 	defer timer.Stop()
 
-	up, err := http.NewRequestWithContext(ctx, http.MethodPost, req.URL, bytes.NewReader(req.Body))
+	up, err := newUpstream(ctx, req)
 	if err != nil {
 		return Result{}, &Error{Kind: KindConnect, Err: err}
-	}
-	for k, v := range req.Header {
-		up.Header[k] = v
-	}
-	up.Header.Set("Content-Type", "application/json")
-	if req.Stream {
-		up.Header.Set("Accept", "text/event-stream")
-	} else {
-		up.Header.Set("Accept", "application/json")
-	}
-	if req.APIKey != "" {
-		up.Header.Set("Authorization", "Bearer "+req.APIKey)
 	}
 	resp, err := f.Client.Do(up)
 	if err != nil {
@@ -125,7 +122,7 @@ func (f *Forwarder) Forward(ctx context.Context, w http.ResponseWriter, req *Req
 
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
 		body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-		return Result{}, &Error{Kind: KindStatus, StatusCode: resp.StatusCode, Body: body, Header: resp.Header.Clone()}
+		return Result{}, &Error{Kind: KindStatus, StatusCode: resp.StatusCode, Body: redactKey(body, req.APIKey), Header: resp.Header.Clone()}
 	}
 	if !req.Stream {
 		if rt := orDuration(f.RequestTimeout, defaultTimeout); rt > first {
@@ -159,25 +156,26 @@ func (f *Forwarder) relayJSON(ctx context.Context, w http.ResponseWriter, resp *
 	if limit <= 0 {
 		limit = defaultMaxResponse
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	buf, body, tooLarge, err := f.readReply(resp.Body, resp.ContentLength, limit)
+	defer f.putReply(buf)
 	if err != nil {
 		return Result{}, f.classify(ctx, err, false)
 	}
-	if int64(len(body)) > limit {
+	if tooLarge {
 		return Result{}, &Error{Kind: KindBadResponse, Err: errors.New("reply larger than the gateway's limit")}
 	}
 	body = bytes.TrimSpace(body)
-	if len(body) == 0 || body[0] != '{' || !json.Valid(body) {
+	if len(body) == 0 || body[0] != '{' || !openai.Valid(body) {
 		return Result{}, &Error{Kind: KindBadResponse, Err: errors.New("reply is not a JSON object")}
 	}
-	if openai.HasMember(body, "error") {
+	info := openai.InspectReply(body)
+	if info.Error {
 		return Result{}, &Error{Kind: KindBadResponse, Err: errors.New("reply is an error object with a 2xx status")}
 	}
-	res := Result{Status: resp.StatusCode}
-	res.Usage, res.HasUsage = openai.ParseUsage(body)
+	res := Result{Status: resp.StatusCode, Usage: info.Usage, HasUsage: info.HasUsage}
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(resp.StatusCode)
 	_, _ = w.Write(body)
 	return res, nil

@@ -12,30 +12,41 @@ import (
 	"github.com/nexusllm/nexus/internal/openai"
 )
 
+// Constant bytes and header values of a relayed stream. net/http only
+// reads header values, so one slice serves every response.
 var (
-	doneEvent = []byte("data: [DONE]\n\n")
+	doneEvent       = []byte("data: [DONE]\n\n")
+	eventStreamType = []string{"text/event-stream"}
+	noCache         = []string{"no-cache"}
+	accelNo         = []string{"no"}
 )
 
 // streamWriter writes events to the client and remembers whether the
-// response was committed.
+// response was committed. Writes stay in net/http's buffer until flush:
+// the relay flushes whenever its upstream reader is about to wait for more
+// (openai.EventReader.BeforeRead) and at the end, so the events of a burst
+// that arrived together leave in one write (as with httputil.ReverseProxy,
+// which flushes once per upstream read) and no event waits for the next.
 type streamWriter struct {
 	w         http.ResponseWriter
 	rc        *http.ResponseController
 	buf       []byte
 	committed bool
+	pending   bool  // written since the last flush
+	err       error // the first write or flush error: the client is gone
 }
 
 func (s *streamWriter) commit() {
 	h := s.w.Header()
-	h.Set("Content-Type", "text/event-stream")
-	h.Set("Cache-Control", "no-cache")
-	h.Set("X-Accel-Buffering", "no")
-	h.Del("Content-Length")
+	h["Content-Type"] = eventStreamType
+	h["Cache-Control"] = noCache
+	h["X-Accel-Buffering"] = accelNo
+	delete(h, "Content-Length")
 	s.w.WriteHeader(http.StatusOK)
 	s.committed = true
 }
 
-// event writes one event and flushes it.
+// event writes one event, unflushed.
 func (s *streamWriter) event(name string, data []byte) error {
 	if !s.committed {
 		s.commit()
@@ -58,14 +69,41 @@ func (s *streamWriter) event(name string, data []byte) error {
 	}
 	b = append(b, '\n')
 	s.buf = b
-	return s.raw(b)
+	return s.write(b)
 }
 
-func (s *streamWriter) raw(b []byte) error {
+// comment writes a comment event (a keep-alive), unflushed.
+func (s *streamWriter) comment(c []byte) error {
+	b := append(s.buf[:0], ':')
+	b = append(b, c...)
+	b = append(b, "\n\n"...)
+	s.buf = b
+	return s.write(b)
+}
+
+// write writes b, unflushed.
+func (s *streamWriter) write(b []byte) error {
+	if s.err != nil {
+		return s.err
+	}
 	if _, err := s.w.Write(b); err != nil {
+		s.err = err
 		return err
 	}
-	return s.rc.Flush()
+	s.pending = true
+	return nil
+}
+
+// flush sends what was written since the last flush.
+func (s *streamWriter) flush() error {
+	if s.err != nil || !s.pending {
+		return s.err
+	}
+	s.pending = false
+	if err := s.rc.Flush(); err != nil {
+		s.err = err
+	}
+	return s.err
 }
 
 // fail ends a committed stream with an OpenAI-style error event and [DONE].
@@ -78,7 +116,41 @@ func (s *streamWriter) fail(e *Error) {
 	}
 	env := openai.NewEnvelope(msg, openai.TypeServer, "", code).Marshal()
 	_ = s.event("", env)
-	_ = s.raw(doneEvent)
+	_ = s.write(doneEvent)
+}
+
+// relay is the state of one stream relay: the upstream event reader (its
+// 4 KiB buffer) and the client writer. The Forwarder pools them.
+type relay struct {
+	er    *openai.EventReader
+	sw    streamWriter
+	flush func() error // sw.flush, bound once
+}
+
+// maxKeptBuf is the largest event-writing buffer kept for the next stream.
+const maxKeptBuf = 64 << 10
+
+func (f *Forwarder) getRelay(w http.ResponseWriter, body io.Reader, maxEvent int) *relay {
+	rl, _ := f.relays.Get().(*relay)
+	if rl == nil {
+		rl = &relay{er: openai.NewEventReader(body, maxEvent)}
+		rl.flush = rl.sw.flush
+	} else {
+		rl.er.Reset(body, maxEvent)
+	}
+	rl.er.BeforeRead(rl.flush)
+	rl.sw = streamWriter{w: w, rc: http.NewResponseController(w), buf: rl.sw.buf[:0]}
+	return rl
+}
+
+func (f *Forwarder) putRelay(rl *relay) {
+	rl.er.Reset(nil, 0)
+	buf := rl.sw.buf
+	if cap(buf) > maxKeptBuf {
+		buf = nil
+	}
+	rl.sw = streamWriter{buf: buf[:0]}
+	f.relays.Put(rl)
 }
 
 func (f *Forwarder) relayStream(ctx context.Context, w http.ResponseWriter, req *Request, resp *http.Response, timer *time.Timer, start time.Time) (Result, error) {
@@ -89,20 +161,37 @@ func (f *Forwarder) relayStream(ctx context.Context, w http.ResponseWriter, req 
 	if maxEvent <= 0 {
 		maxEvent = defaultMaxEvent
 	}
+	rl := f.getRelay(w, resp.Body, maxEvent)
+	defer f.putRelay(rl)
+	res, err := f.relayEvents(ctx, rl, req, timer, start)
+	if ferr := rl.sw.flush(); ferr != nil && err == nil {
+		err = &Error{Kind: KindClientGone, Committed: true, Err: ferr}
+	}
+	return res, err
+}
+
+// relayEvents relays the events of a stream until its end.
+func (f *Forwarder) relayEvents(ctx context.Context, rl *relay, req *Request, timer *time.Timer, start time.Time) (Result, error) {
 	idle := orDuration(f.IdleTimeout, defaultTimeout)
-	er := openai.NewEventReader(resp.Body, maxEvent)
-	sw := &streamWriter{w: w, rc: http.NewResponseController(w)}
+	er, sw := rl.er, &rl.sw
 	res := Result{Status: http.StatusOK}
 	finished := false
 	for {
 		ev, err := er.Next()
 		if err != nil {
+			if sw.err != nil { // flushing before the read failed
+				return res, &Error{Kind: KindClientGone, Committed: true, Err: sw.err}
+			}
 			return res, f.endStream(ctx, sw, err, finished)
 		}
-		timer.Reset(idle)
+		if ev.HasData || sw.committed {
+			// Comments alone do not prove a backend that has not sent its
+			// first event alive: first_byte_timeout keeps running.
+			timer.Reset(idle)
+		}
 		if !ev.HasData {
 			if sw.committed && len(ev.Comment) > 0 {
-				if err := sw.raw([]byte(":" + string(ev.Comment) + "\n\n")); err != nil {
+				if err := sw.comment(ev.Comment); err != nil {
 					return res, &Error{Kind: KindClientGone, Committed: true, Err: err}
 				}
 			}
@@ -112,22 +201,30 @@ func (f *Forwarder) relayStream(ctx context.Context, w http.ResponseWriter, req 
 			if !sw.committed {
 				return res, &Error{Kind: KindBadResponse, Err: errors.New("stream ended before its first event")}
 			}
-			if err := sw.raw(doneEvent); err != nil {
+			if err := sw.write(doneEvent); err != nil {
 				return res, &Error{Kind: KindClientGone, Committed: true, Err: err}
 			}
 			return res, nil
 		}
-		info, ok := openai.InspectChunk(ev.Data)
-		if !sw.committed {
+		// The event that commits the stream must be valid as a whole; later
+		// ones are relayed as they are, after one pass for the facts the
+		// gateway records.
+		first := !sw.committed
+		inspect := openai.ScanChunk
+		if first {
+			inspect = openai.InspectChunk
+		}
+		info, ok := inspect(ev.Data)
+		if first {
 			switch {
 			case !ok:
 				return res, &Error{Kind: KindBadResponse, Err: errors.New("first stream event is not a JSON object")}
 			case info.Error:
-				return res, &Error{Kind: KindBadResponse, Err: errors.New("backend sent an error event: " + truncate(ev.Data, 300))}
+				return res, &Error{Kind: KindBadResponse, Err: errors.New("backend sent an error event: " + truncate(redactKey(ev.Data, req.APIKey), 300))}
 			}
 		}
-		if u, ok := openai.ParseUsage(ev.Data); ok {
-			res.Usage, res.HasUsage = u, true
+		if info.HasUsage {
+			res.Usage, res.HasUsage = info.Usage, true
 		}
 		if info.Content && res.FirstToken == 0 {
 			res.FirstToken = time.Since(start)
@@ -135,6 +232,9 @@ func (f *Forwarder) relayStream(ctx context.Context, w http.ResponseWriter, req 
 		finished = finished || info.Finished
 		if info.UsageOnly && req.DropUsageChunk {
 			continue
+		}
+		if info.Error {
+			ev.Data = redactKey(ev.Data, req.APIKey)
 		}
 		if err := sw.event(ev.Name, ev.Data); err != nil {
 			return res, &Error{Kind: KindClientGone, Committed: true, Err: err}
@@ -145,6 +245,11 @@ func (f *Forwarder) relayStream(ctx context.Context, w http.ResponseWriter, req 
 // endStream handles the end of the upstream body without [DONE].
 func (f *Forwarder) endStream(ctx context.Context, sw *streamWriter, err error, finished bool) error {
 	if !sw.committed {
+		if context.Cause(ctx) != nil {
+			// A timeout or a client that left, though the reader may
+			// report it as an event cut short.
+			return f.classify(ctx, err, false)
+		}
 		if err == io.EOF || err == io.ErrUnexpectedEOF {
 			return &Error{Kind: KindBadResponse, Err: errors.New("stream ended before its first event")}
 		}
@@ -155,7 +260,7 @@ func (f *Forwarder) endStream(ctx context.Context, sw *streamWriter, err error, 
 	}
 	if err == io.EOF && finished {
 		// Complete but for the end marker: add it.
-		if werr := sw.raw(doneEvent); werr != nil {
+		if werr := sw.write(doneEvent); werr != nil {
 			return &Error{Kind: KindClientGone, Committed: true, Err: werr}
 		}
 		return nil

@@ -1,6 +1,7 @@
 package registry
 
 import (
+	"net/url"
 	"sync/atomic"
 	"time"
 )
@@ -133,6 +134,7 @@ type Backend struct {
 	lastCheck atomic.Int64 // unix nanoseconds of the last status transition or check
 	lastError atomic.Pointer[string]
 	models    atomic.Pointer[modelSet]
+	chatURL   atomic.Pointer[url.URL] // URL + "/v1/chat/completions", parsed once
 }
 
 func newBackend(c Config) *Backend {
@@ -159,6 +161,21 @@ func newBackend(c Config) *Backend {
 	b.models.Store(newModelSet(c.Models))
 	b.lastCheck.Store(time.Now().UnixNano())
 	return b
+}
+
+// ChatURL returns the backend's chat completions endpoint, URL +
+// "/v1/chat/completions", parsed on first use and then shared: callers
+// must not modify it. It is nil when that URL does not parse.
+func (b *Backend) ChatURL() *url.URL {
+	if u := b.chatURL.Load(); u != nil {
+		return u
+	}
+	u, err := url.Parse(b.URL + "/v1/chat/completions")
+	if err != nil {
+		return nil
+	}
+	b.chatURL.Store(u)
+	return u
 }
 
 // APIKey returns the key the gateway sends to this backend ("" for none).

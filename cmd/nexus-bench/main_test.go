@@ -75,9 +75,11 @@ func TestSmokeTable(t *testing.T) {
 	}
 }
 
+// TestSmokeJSON is not parallel and measures 600 ms windows: on two cores
+// shared with other test binaries a 200 ms window can pass without one
+// request starting, and this test asserts that every target served some.
 func TestSmokeJSON(t *testing.T) {
-	t.Parallel()
-	out, _, err := runBenchCmd(t, "-json", "-concurrency", "2", "-stream-concurrency", "2", "-chunks", "5")
+	out, _, err := runBenchCmd(t, "-json", "-concurrency", "2", "-stream-concurrency", "2", "-chunks", "5", "-duration", "600ms")
 	require.NoError(t, err)
 	var rep report
 	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)

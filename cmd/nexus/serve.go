@@ -10,15 +10,11 @@ import (
 	"net"
 	"net/http"
 	"strconv"
-	"time"
 
 	"github.com/nexusllm/nexus"
 	"github.com/nexusllm/nexus/logging"
 	"github.com/spf13/cobra"
 )
-
-// drainTimeout bounds how long shutdown waits for in-flight requests.
-const drainTimeout = 30 * time.Second
 
 type serveFlags struct {
 	config        string
@@ -128,8 +124,9 @@ func serve(ctx context.Context, cfg nexus.Config, log *slog.Logger, stdout io.Wr
 	}
 	srv := &http.Server{
 		Handler:           gw,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
+		ReadTimeout:       cfg.Server.ReadTimeout,
+		IdleTimeout:       cfg.Server.IdleTimeout,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 	// Live dashboard streams never go idle: end them when draining starts.
@@ -147,11 +144,16 @@ func serve(ctx context.Context, cfg nexus.Config, log *slog.Logger, stdout io.Wr
 		return err
 	case <-ctx.Done():
 	}
-	log.Info("shutting down: draining in-flight requests", "timeout", drainTimeout)
-	sctx, cancel := context.WithTimeout(context.Background(), drainTimeout)
+	// Shutdown closes the listener at once (new connections are refused),
+	// closes idle connections and waits for in-flight requests and streams
+	// to finish, for at most shutdown_timeout; then what is left is cut.
+	drain := cfg.Server.ShutdownTimeout
+	log.Info("shutting down: draining in-flight requests", "timeout", drain)
+	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
 	if err := srv.Shutdown(sctx); err != nil {
-		return fmt.Errorf("shutdown: %w", err)
+		_ = srv.Close()
+		return fmt.Errorf("shutdown: requests still running after %s were cut: %w", drain, err)
 	}
 	return nil
 }

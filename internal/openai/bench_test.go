@@ -160,6 +160,69 @@ func BenchmarkInspectChunk(b *testing.B) {
 	}
 }
 
+// BenchmarkValid compares Valid with json.Valid on a short request and a
+// long conversation.
+func BenchmarkValid(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		body []byte
+	}{
+		{"small", []byte(benchSmallChat)},
+		{"100KB", benchLargeChat(100 << 10)},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			b.SetBytes(int64(len(tc.body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if !Valid(tc.body) {
+					b.Fatal("invalid")
+				}
+			}
+		})
+		b.Run(tc.name+" json.Valid", func(b *testing.B) {
+			b.SetBytes(int64(len(tc.body)))
+			for b.Loop() {
+				json.Valid(tc.body)
+			}
+		})
+	}
+}
+
+// BenchmarkScanChunk is the per-event walk of the proxy after the first
+// event: no validation, no allocation.
+func BenchmarkScanChunk(b *testing.B) {
+	for _, tc := range []struct{ name, data string }{
+		{"content", benchChunk(1)},
+		{"finish", benchFinishChunk},
+		{"usage", benchUsageChunk},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			data := []byte(tc.data)
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, ok := ScanChunk(data); !ok {
+					b.Fatal("not a chunk")
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkInspectReply is the error and usage probe of a plain reply.
+func BenchmarkInspectReply(b *testing.B) {
+	data := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"llama3:8b",` +
+		`"choices":[{"index":0,"message":{"role":"assistant","content":"An LLM gateway routes requests to model backends."},` +
+		`"finish_reason":"stop"}],"usage":{"prompt_tokens":18,"completion_tokens":12,"total_tokens":30}}`)
+	b.SetBytes(int64(len(data)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if !InspectReply(data).HasUsage {
+			b.Fatal("no usage")
+		}
+	}
+}
+
 // BenchmarkParseUsage is the per-event usage probe of the proxy: most
 // events have no usage (a byte search), the last one has.
 func BenchmarkParseUsage(b *testing.B) {

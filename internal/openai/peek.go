@@ -1,6 +1,10 @@
 // Package openai holds the parts of the OpenAI wire format that Nexus needs:
 // peeking at a chat request without decoding it whole, rewriting its model,
-// the error envelope, usage extraction and server-sent-event parsing.
+// the error envelope, usage extraction and server-sent-event parsing. The
+// hot paths walk the JSON once without decoding it (walk.go) and validate
+// it with a fast equivalent of json.Valid (valid.go); each walk answers
+// exactly as the json.Unmarshal call it replaced, which the fuzz tests
+// check against reference implementations.
 package openai
 
 import (
@@ -59,9 +63,11 @@ func PeekChat(body []byte) (Request, error) {
 			if val[0] != '"' {
 				return badRequest("model", "'model' must be a string")
 			}
-			if err := json.Unmarshal(val, &req.Model); err != nil {
+			m, ok := decodeString(val)
+			if !ok {
 				return badRequest("model", "'model' must be a string")
 			}
+			req.Model = m
 		case "stream":
 			switch string(val) {
 			case "true":
@@ -72,11 +78,8 @@ func PeekChat(body []byte) (Request, error) {
 			}
 		case "stream_options":
 			req.HasStreamOptions = true
-			var so struct {
-				IncludeUsage bool `json:"include_usage"`
-			}
-			if val[0] == '{' && json.Unmarshal(val, &so) == nil {
-				req.IncludeUsage = so.IncludeUsage
+			if v, ok := includeUsage(val); ok {
+				req.IncludeUsage = v
 			}
 		case "messages":
 			haveMessages = true
@@ -87,11 +90,8 @@ func PeekChat(body []byte) (Request, error) {
 		case "tools":
 			req.Tools = val[0] == '[' && !isEmptyArray(val)
 		case "response_format":
-			var rf struct {
-				Type string `json:"type"`
-			}
-			if val[0] == '{' && json.Unmarshal(val, &rf) == nil {
-				req.JSONMode = rf.Type == "json_object" || rf.Type == "json_schema"
+			if typ, ok := formatType(val); ok {
+				req.JSONMode = strEquals(typ, "json_object") || strEquals(typ, "json_schema")
 			}
 		}
 		return nil
@@ -108,51 +108,12 @@ func PeekChat(body []byte) (Request, error) {
 	return req, nil
 }
 
-// peekMessages sets Vision and EstimatedTokens from the messages array.
-func peekMessages(val []byte, req *Request) error {
-	var msgs []struct {
-		Content json.RawMessage `json:"content"`
-	}
-	if err := json.Unmarshal(val, &msgs); err != nil {
-		return badRequest("messages", "'messages' must be an array of message objects")
-	}
-	textBytes := 0
-	for _, m := range msgs {
-		c := bytes.TrimSpace(m.Content)
-		if len(c) == 0 {
-			continue
-		}
-		switch c[0] {
-		case '"':
-			textBytes += len(c) - 2
-		case '[':
-			var parts []struct {
-				Type string `json:"type"`
-				Text string `json:"text"`
-			}
-			if json.Unmarshal(c, &parts) != nil {
-				continue
-			}
-			for _, p := range parts {
-				switch p.Type {
-				case "image_url", "input_image":
-					req.Vision = true
-				default:
-					textBytes += len(p.Text)
-				}
-			}
-		}
-	}
-	req.EstimatedTokens = textBytes / 4
-	return nil
-}
-
 func validObject(body []byte) error {
 	body = bytes.TrimSpace(body)
 	if len(body) == 0 {
 		return badRequest("", "We could not parse the JSON body of your request: the body is empty. (HINT: send a JSON object with model and messages.)")
 	}
-	if !json.Valid(body) {
+	if !Valid(body) {
 		var raw json.RawMessage
 		err := json.Unmarshal(body, &raw)
 		msg := "invalid JSON"
@@ -181,40 +142,33 @@ var errStop = errors.New("stop")
 // must already be valid JSON. key is the raw key (unescaped when it has
 // escapes); val is the raw value, trimmed.
 func members(body []byte, fn func(key, val []byte) error) error {
-	s := scanner{buf: body}
-	s.skipSpace()
-	if !s.eat('{') {
+	w := walker{buf: body}
+	if !w.open('{') {
 		return badRequest("", "The request body must be a JSON object")
 	}
-	for {
-		s.skipSpace()
-		if s.eat('}') {
+	for w.more('}') {
+		k, ok := w.key()
+		if !ok {
 			return nil
 		}
-		if s.eat(',') {
-			continue
-		}
-		ks := s.pos
-		ke := s.skipString()
-		key := body[ks+1 : ke-1]
+		key := k.raw
 		if bytes.IndexByte(key, '\\') >= 0 {
-			var k string
-			if json.Unmarshal(body[ks:ke], &k) == nil {
-				key = []byte(k)
+			if d, ok := appendUnquoted(nil, key); ok {
+				key = d
 			}
 		}
-		s.skipSpace()
-		s.eat(':')
-		s.skipSpace()
-		vs := s.pos
-		s.skipValue()
-		if err := fn(key, body[vs:s.pos]); err != nil {
+		val := w.value()
+		if w.bad {
+			return nil
+		}
+		if err := fn(key, val); err != nil {
 			if err == errStop {
 				return nil
 			}
 			return err
 		}
 	}
+	return nil
 }
 
 // memberSpan returns the byte range of the value of the top-level member
@@ -230,84 +184,6 @@ func memberSpan(body []byte, key string) (start, end int, ok bool) {
 		return nil
 	})
 	return start, end, ok
-}
-
-// scanner walks JSON that is known to be valid.
-type scanner struct {
-	buf []byte
-	pos int
-}
-
-func (s *scanner) skipSpace() {
-	for s.pos < len(s.buf) {
-		switch s.buf[s.pos] {
-		case ' ', '\t', '\n', '\r':
-			s.pos++
-		default:
-			return
-		}
-	}
-}
-
-func (s *scanner) eat(c byte) bool {
-	if s.pos < len(s.buf) && s.buf[s.pos] == c {
-		s.pos++
-		return true
-	}
-	return false
-}
-
-// skipString moves past the string starting at pos and returns the new pos.
-func (s *scanner) skipString() int {
-	s.pos++ // opening quote
-	for s.pos < len(s.buf) {
-		switch s.buf[s.pos] {
-		case '\\':
-			s.pos += 2
-			continue
-		case '"':
-			s.pos++
-			return s.pos
-		}
-		s.pos++
-	}
-	return s.pos
-}
-
-func (s *scanner) skipValue() {
-	if s.pos >= len(s.buf) {
-		return
-	}
-	switch s.buf[s.pos] {
-	case '"':
-		s.skipString()
-	case '{', '[':
-		depth := 0
-		for s.pos < len(s.buf) {
-			switch s.buf[s.pos] {
-			case '"':
-				s.skipString()
-				continue
-			case '{', '[':
-				depth++
-			case '}', ']':
-				depth--
-				if depth == 0 {
-					s.pos++
-					return
-				}
-			}
-			s.pos++
-		}
-	default: // number, true, false, null
-		for s.pos < len(s.buf) {
-			switch s.buf[s.pos] {
-			case ',', '}', ']', ' ', '\t', '\n', '\r':
-				return
-			}
-			s.pos++
-		}
-	}
 }
 
 // PromptPreview returns the first n characters of the last user message's

@@ -1,7 +1,9 @@
 package openai
 
 import (
+	"bytes"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -41,6 +43,81 @@ func TestPeekChat(t *testing.T) {
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, got)
 		})
+	}
+}
+
+// peekCases are bodies for the paths of the member readers: names in
+// other cases and with escapes, repeated members, nulls, wrong types.
+var peekCases = []string{
+	`{"model":"m","messages":[{"Content":"abcdefgh"},{"CONTENT":[{"TYPE":"text","TEXT":"abcd"}]}]}`,
+	`{"model":"m","messages":[{"content":"abcd","content":null},{"cont\u0065nt":"abcdefgh"}]}`,
+	`{"model":"m","messages":[null,{"content":[null,{"type":"text","text":"a\u00e9\ud83d\ude00\ud800x\n"}]}]}`,
+	`{"model":"m","messages":[{"content":[{"type":"image\u005furl"},{"type":"input_image","text":"ignored"}]}]}`,
+	`{"model":"m","messages":[{"content":[{"type":"image_url","type":null,"text":"abcd"}]}]}`,
+	`{"model":"m","messages":[{"content":[{"type":"text","text":"abcdefgh"},{"type":1}]}]}`,
+	`{"model":"m","messages":[{"content":[{"type":"image_url"},{"text":["x"]}]}]}`,
+	`{"model":"m","messages":[{"content":[{"type":"image_url"},"text"]}]}`,
+	`{"model":"m","messages":[{"content":[{"type":"text","text":"ſKk"}]},{"ſontent":"x"},{"conten\u212a":"y"}]}`,
+	`{"model":"m","messages":[{"content":{"text":"object"}},{"content":12}]}`,
+	`{"model":"m","messages":[{"role":"user"},true]}`,
+	`{"model":"m","messages":[[]]}`,
+	`{"model":"m","messages":[{"content":"abcd"}],"messages":[{"content":[{"type":"image_url"}]}]}`,
+	`{"model":"m\u00e9\"x","messages":[]}`,
+	`{"model":"m","messages":[],"stream_options":{"INCLUDE_USAGE":true}}`,
+	`{"model":"m","messages":[],"stream_options":{"include_usage":true,"include_usage":null}}`,
+	`{"model":"m","messages":[],"stream_options":{"include_usage":true,"include_usage":false}}`,
+	`{"model":"m","messages":[],"stream_options":{"include_usage":"yes"}}`,
+	`{"model":"m","messages":[],"stream_options":{"include_usage":true},"stream_options":[]}`,
+	`{"model":"m","messages":[],"stream_options":null}`,
+	`{"model":"m","messages":[],"response_format":{"Type":"json_object"}}`,
+	`{"model":"m","messages":[],"response_format":{"type":"json_\u006fbject"}}`,
+	`{"model":"m","messages":[],"response_format":{"type":"json_object","type":null}}`,
+	`{"model":"m","messages":[],"response_format":{"type":"json_object"},"response_format":{"type":5}}`,
+	`{"model":"m","messages":[],"response_format":{"type":"json_object"},"response_format":{"type":"text"}}`,
+	`{"model":"m","messages":[],"response_format":"json_object"}`,
+}
+
+func TestPeekChatMatchesReference(t *testing.T) {
+	t.Parallel()
+	for _, body := range peekCases {
+		got, err := PeekChat([]byte(body))
+		want, wantErr := refPeekChat([]byte(body))
+		assert.Equal(t, want, got, body)
+		assert.Equal(t, fmt.Sprint(wantErr), fmt.Sprint(err), body)
+	}
+	// A few of them spelled out.
+	tests := []struct {
+		body string
+		want Request
+	}{
+		{peekCases[0], Request{Model: "m", EstimatedTokens: 3}},
+		{peekCases[1], Request{Model: "m", EstimatedTokens: 2}},
+		// a + é (2) + 😀 (4) + U+FFFD (3) + x + \n = 12 bytes decoded.
+		{peekCases[2], Request{Model: "m", EstimatedTokens: 3}},
+		{peekCases[3], Request{Model: "m", Vision: true}},
+		{peekCases[4], Request{Model: "m", Vision: true}},
+		{peekCases[5], Request{Model: "m"}},
+		{peekCases[13], Request{Model: "mé\"x"}},
+		{peekCases[14], Request{Model: "m", IncludeUsage: true, HasStreamOptions: true}},
+		{peekCases[15], Request{Model: "m", IncludeUsage: true, HasStreamOptions: true}},
+		{peekCases[17], Request{Model: "m", HasStreamOptions: true}},
+		{peekCases[18], Request{Model: "m", IncludeUsage: true, HasStreamOptions: true}},
+		{peekCases[20], Request{Model: "m", JSONMode: true}},
+		{peekCases[21], Request{Model: "m", JSONMode: true}},
+		{peekCases[22], Request{Model: "m", JSONMode: true}},
+		{peekCases[23], Request{Model: "m", JSONMode: true}},
+		{peekCases[24], Request{Model: "m"}},
+	}
+	for _, tt := range tests {
+		got, err := PeekChat([]byte(tt.body))
+		require.NoError(t, err, tt.body)
+		assert.Equal(t, tt.want, got, tt.body)
+	}
+	for _, body := range []string{peekCases[10], peekCases[11]} {
+		_, err := PeekChat([]byte(body))
+		var re *RequestError
+		require.ErrorAs(t, err, &re, body)
+		assert.Equal(t, "messages", re.Param)
 	}
 }
 
@@ -123,14 +200,29 @@ func FuzzPeekChat(f *testing.F) {
 	} {
 		f.Add([]byte(s))
 	}
+	for _, s := range peekCases {
+		f.Add([]byte(s))
+	}
 	f.Fuzz(func(t *testing.T, body []byte) {
 		req, err := PeekChat(body)
+		wantReq, wantErr := refPeekChat(body)
+		if req != wantReq || fmt.Sprint(err) != fmt.Sprint(wantErr) {
+			t.Fatalf("PeekChat(%q)\n got %+v, %v\nwant %+v, %v", body, req, err, wantReq, wantErr)
+		}
 		if err != nil {
-			var re *RequestError
-			if !assertAs(err, &re) {
-				t.Fatalf("error is not a *RequestError: %v", err)
+			var re, want *RequestError
+			if !assertAs(err, &re) || !assertAs(wantErr, &want) {
+				t.Fatalf("error is not a *RequestError: %v (reference %v)", err, wantErr)
+			}
+			if re.Param != want.Param {
+				t.Fatalf("param %q, want %q", re.Param, want.Param)
 			}
 			return
+		}
+		for _, m := range []string{"rewritten", req.Model, `a"<b>&\u2028` + "\u2028\xff"} {
+			if got, want := WithModel(body, m), refWithModel(body, m); !bytes.Equal(got, want) {
+				t.Fatalf("WithModel(%q, %q) = %q, want %q", body, m, got, want)
+			}
 		}
 		// A body that peeks fine is valid JSON, and rewriting its model
 		// must keep it valid and carry the new model.

@@ -3,7 +3,6 @@ package openai
 import (
 	"bufio"
 	"bytes"
-	"encoding/json"
 	"errors"
 	"io"
 )
@@ -27,19 +26,68 @@ type Event struct {
 // IsDone reports whether the event is the OpenAI end marker "[DONE]".
 func (e *Event) IsDone() bool { return e.HasData && string(e.Data) == "[DONE]" }
 
-// EventReader reads server-sent events. It accepts "\n", "\r\n" and "\r"
-// line ends and "data:" with or without a space.
+// EventReader reads server-sent events. It accepts "\n" and "\r\n" line
+// ends and "data:" with or without a space. Its buffer is small (4 KiB);
+// longer lines are joined up to the size limit, so one reader per stream
+// costs little even with thousands of streams.
 type EventReader struct {
 	r   *bufio.Reader
+	src source
 	max int
 	buf []byte
+}
+
+// eventReaderSize is the read buffer of an EventReader: a dozen typical
+// chunks, the size of net/http's own connection buffers.
+const eventReaderSize = 4 << 10
+
+// maxKeptData is the largest event buffer Reset keeps for the next stream.
+const maxKeptData = 64 << 10
+
+// source is what the buffer reads from: the stream, with a hook called
+// before every read, which is when the reader may block.
+type source struct {
+	r      io.Reader
+	before func() error
+}
+
+func (s *source) Read(p []byte) (int, error) {
+	if s.before != nil {
+		if err := s.before(); err != nil {
+			return 0, err
+		}
+	}
+	return s.r.Read(p)
 }
 
 // NewEventReader returns a reader that fails with ErrEventTooLarge on any
 // event bigger than max bytes.
 func NewEventReader(r io.Reader, max int) *EventReader {
-	return &EventReader{r: bufio.NewReaderSize(r, 32<<10), max: max}
+	er := &EventReader{max: max}
+	er.src.r = r
+	er.r = bufio.NewReaderSize(&er.src, eventReaderSize)
+	return er
 }
+
+// Reset makes er read a new stream r with the size limit max, dropping
+// anything buffered and the BeforeRead hook, so that readers can be
+// pooled. Reset(nil, 0) releases the old stream.
+func (er *EventReader) Reset(r io.Reader, max int) {
+	er.src = source{r: r}
+	er.r.Reset(&er.src)
+	er.max = max
+	if cap(er.buf) > maxKeptData {
+		er.buf = nil
+	}
+	er.buf = er.buf[:0]
+}
+
+// BeforeRead sets fn to be called whenever the reader is about to read
+// from its stream, which may block until the stream sends more: the
+// moment to flush what was relayed so far. While the stream delivers a
+// burst that is already buffered, fn is not called. An error from fn ends
+// the read, and Next returns it.
+func (er *EventReader) BeforeRead(fn func() error) { er.src.before = fn }
 
 // Next returns the next event. The event's slices are valid until the next
 // call. At the end of the stream it returns io.EOF; an event cut off by the
@@ -117,80 +165,4 @@ func (er *EventReader) readLine(size *int) ([]byte, error) {
 		chunk = bytes.TrimSuffix(chunk[:len(chunk)-1], []byte{'\r'})
 		return chunk, nil
 	}
-}
-
-// Usage is the token accounting a backend reports.
-type Usage struct {
-	PromptTokens     int64 `json:"prompt_tokens"`
-	CompletionTokens int64 `json:"completion_tokens"`
-	TotalTokens      int64 `json:"total_tokens"`
-}
-
-var usageKey = []byte(`"usage"`)
-
-// ParseUsage extracts a non-null top-level "usage" object from a JSON
-// response or stream chunk.
-func ParseUsage(body []byte) (Usage, bool) {
-	var u Usage
-	if !bytes.Contains(body, usageKey) {
-		return u, false
-	}
-	start, end, ok := memberSpan(body, "usage")
-	if !ok || body[start] != '{' {
-		return u, false
-	}
-	if json.Unmarshal(body[start:end], &u) != nil {
-		return u, false
-	}
-	return u, true
-}
-
-// ChunkInfo is what the gateway needs to know about one stream chunk.
-type ChunkInfo struct {
-	// Content is true when a choice carries text, a refusal or tool calls.
-	Content bool
-	// Finished is true when a choice has a finish_reason.
-	Finished bool
-	// UsageOnly is true for the final usage chunk ("choices": []).
-	UsageOnly bool
-	// Error is true when the chunk is an error object.
-	Error bool
-}
-
-// InspectChunk classifies a chat.completion.chunk payload. ok is false when
-// data is not a JSON object.
-func InspectChunk(data []byte) (info ChunkInfo, ok bool) {
-	if len(data) == 0 || data[0] != '{' || !json.Valid(data) {
-		return info, false
-	}
-	var c struct {
-		Choices []struct {
-			Delta struct {
-				Content   *string         `json:"content"`
-				Refusal   *string         `json:"refusal"`
-				ToolCalls json.RawMessage `json:"tool_calls"`
-			} `json:"delta"`
-			Text         *string `json:"text"`
-			FinishReason *string `json:"finish_reason"`
-		} `json:"choices"`
-		Usage json.RawMessage `json:"usage"`
-		Error json.RawMessage `json:"error"`
-	}
-	if json.Unmarshal(data, &c) != nil {
-		return info, false
-	}
-	info.Error = len(c.Error) > 0 && string(c.Error) != "null"
-	hasUsage := len(c.Usage) > 0 && string(c.Usage) != "null"
-	info.UsageOnly = hasUsage && len(c.Choices) == 0
-	for _, ch := range c.Choices {
-		d := ch.Delta
-		if (d.Content != nil && *d.Content != "") || (d.Refusal != nil && *d.Refusal != "") ||
-			(len(d.ToolCalls) > 0 && string(d.ToolCalls) != "null") || (ch.Text != nil && *ch.Text != "") {
-			info.Content = true
-		}
-		if ch.FinishReason != nil && *ch.FinishReason != "" {
-			info.Finished = true
-		}
-	}
-	return info, true
 }
