@@ -84,7 +84,7 @@ func TestBadInput(t *testing.T) {
 		{"messages as an object", "application/json", `{"model":"m","messages":{"role":"user"}}`, 400, "'messages' must be an array"},
 		{"model as a number", "application/json", `{"model":7,"messages":[]}`, 400, "'model' must be a string"},
 		{"empty model", "application/json", `{"model":"","messages":[]}`, 400, "must provide a model"},
-		{"a 100 KB model name", "application/json", `{"model":"` + strings.Repeat("x", 100_000) + `","messages":[]}`, 404, "not found"},
+		{"a 100 KB model name", "application/json", `{"model":"` + strings.Repeat("x", 100_000) + `","messages":[]}`, 400, "longer than 256 bytes"},
 		{"JSON sent as text/plain", "text/plain", msg(`"hi"`), 200, ""},
 		{"JSON without a content type", "", msg(`"hi"`), 200, ""},
 		{"a form instead of JSON", "application/x-www-form-urlencoded", "model=m&messages=hi", 400, "could not parse the JSON"},

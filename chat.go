@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -38,8 +39,18 @@ func (g *Gateway) handleChat(w http.ResponseWriter, r *http.Request) {
 			g.finish(outcome{id: id, start: start, status: http.StatusRequestEntityTooLarge, err: "request body too large"})
 			return
 		}
-		g.metrics.RecordError(ctx, metrics.ErrorClientClosed, metrics.OtherLabel)
-		g.finish(outcome{id: id, start: start, status: 499, err: "client went away while sending the body"})
+		var ne net.Error
+		if ctx.Err() != nil && !(errors.As(err, &ne) && ne.Timeout()) {
+			g.metrics.RecordError(ctx, metrics.ErrorClientClosed, metrics.OtherLabel)
+			g.finish(outcome{id: id, start: start, status: 499, err: "client went away while sending the body"})
+			return
+		}
+		// The body did not arrive whole (read timeout, broken upload): say
+		// so rather than answer an empty 200.
+		g.metrics.RecordError(ctx, metrics.ErrorInvalidRequest, metrics.OtherLabel)
+		openai.WriteError(w, http.StatusRequestTimeout, "The request body did not arrive in time or was cut off.",
+			openai.TypeInvalidRequest, "", "request_timeout")
+		g.finish(outcome{id: id, start: start, status: http.StatusRequestTimeout, err: "request body not received: " + err.Error()})
 		return
 	}
 	req, err := openai.PeekChat(body)
@@ -224,10 +235,25 @@ func (g *Gateway) writeUpstreamError(w http.ResponseWriter, pe *proxy.Error, att
 }
 
 // relayStatusError passes a backend's 4xx answer (and 429) to the client as
-// it is — it describes the client's request — and turns a 5xx into 502, or
-// 504 when the backend itself timed out.
+// it is — it describes the client's request — except 401 and 403, which
+// are about the gateway's own key for the backend and would mislead the
+// client about its key: those become 502. A 5xx becomes 502, or 504 when the
+// backend itself timed out, or 503 with the backend's Retry-After when it
+// said when to come back.
 func relayStatusError(w http.ResponseWriter, pe *proxy.Error, name string) int {
 	status := pe.StatusCode
+	if status == http.StatusUnauthorized || status == http.StatusForbidden {
+		openai.WriteError(w, http.StatusBadGateway,
+			fmt.Sprintf("Backend '%s' refused the gateway's credentials (HTTP %d); check its api_key_env.", name, status),
+			openai.TypeServer, "", openai.CodeBadGateway)
+		return http.StatusBadGateway
+	}
+	if status == http.StatusServiceUnavailable && pe.Header.Get("Retry-After") != "" {
+		w.Header().Set("Retry-After", pe.Header.Get("Retry-After"))
+		openai.WriteError(w, http.StatusServiceUnavailable, fmt.Sprintf("Backend '%s' is unavailable (HTTP 503): %s", name, snippet(pe.Body)),
+			openai.TypeServer, "", openai.CodeServiceUnavailable)
+		return http.StatusServiceUnavailable
+	}
 	if status < 500 {
 		if ra := pe.Header.Get("Retry-After"); ra != "" {
 			w.Header().Set("Retry-After", ra)

@@ -76,7 +76,8 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Retryable reports whether another backend may be tried: nothing reached
 // the client and the failure is the backend's (unreachable, too slow, a 5xx
-// or 429, or an invalid reply).
+// or 429, a 401/403 refusing the gateway's credentials, or an invalid
+// reply).
 func (e *Error) Retryable() bool {
 	if e.Committed {
 		return false
@@ -85,20 +86,27 @@ func (e *Error) Retryable() bool {
 	case KindConnect, KindTimeout, KindBadResponse:
 		return true
 	case KindStatus:
-		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests
+		return e.StatusCode >= 500 || e.StatusCode == http.StatusTooManyRequests || credentialsRefused(e.StatusCode)
 	}
 	return false
 }
 
+// credentialsRefused reports whether a backend status says it refused the
+// gateway's own key: a misconfigured backend, not a bad client request.
+func credentialsRefused(status int) bool {
+	return status == http.StatusUnauthorized || status == http.StatusForbidden
+}
+
 // BackendFault reports whether the failure counts against the backend's
-// health (passive health): everything but a client that went away and
-// a 4xx other than 429, which is the client's own doing.
+// health (passive health): everything but a client that went away, a 429
+// (busy, not broken) and the other 4xx, which are the client's own doing —
+// except 401/403, which refuse the gateway's credentials.
 func (e *Error) BackendFault() bool {
 	switch e.Kind {
 	case KindClientGone:
 		return false
 	case KindStatus:
-		return e.StatusCode >= 500
+		return e.StatusCode >= 500 || credentialsRefused(e.StatusCode)
 	}
 	return true
 }

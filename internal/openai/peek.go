@@ -35,6 +35,10 @@ type Request struct {
 	EstimatedTokens int
 }
 
+// MaxModelBytes is the longest model name a request may carry. Names are
+// echoed in errors, logs and the request history, so they are bounded.
+const MaxModelBytes = 256
+
 // RequestError is a client error found while peeking: the gateway answers it
 // with 400 invalid_request_error.
 type RequestError struct {
@@ -63,9 +67,15 @@ func PeekChat(body []byte) (Request, error) {
 			if val[0] != '"' {
 				return badRequest("model", "'model' must be a string")
 			}
+			if len(val) > 6*MaxModelBytes+2 { // too long even if every byte were a \u escape
+				return badRequest("model", "'model' is longer than %d bytes", MaxModelBytes)
+			}
 			m, ok := decodeString(val)
 			if !ok {
 				return badRequest("model", "'model' must be a string")
+			}
+			if len(m) > MaxModelBytes {
+				return badRequest("model", "'model' is longer than %d bytes", MaxModelBytes)
 			}
 			req.Model = m
 		case "stream":

@@ -19,6 +19,7 @@ func TestPeekChat(t *testing.T) {
 		want Request
 	}{
 		{"minimal", `{"model":"m","messages":[]}`, Request{Model: "m"}},
+		{"longest model", `{"model":"` + strings.Repeat("m", MaxModelBytes) + `","messages":[]}`, Request{Model: strings.Repeat("m", MaxModelBytes)}},
 		{"stream", `{"model":"m","messages":[],"stream":true}`, Request{Model: "m", Stream: true}},
 		{"stream null", `{"model":"m","messages":[],"stream":null}`, Request{Model: "m"}},
 		{"include usage", `{"model":"m","messages":[],"stream":true,"stream_options":{"include_usage":true}}`,
@@ -134,6 +135,8 @@ func TestPeekChatErrors(t *testing.T) {
 		{"missing model", `{"messages":[]}`, "model", "model parameter"},
 		{"empty model", `{"model":"","messages":[]}`, "model", "model parameter"},
 		{"model not string", `{"model":5,"messages":[]}`, "model", "must be a string"},
+		{"model too long", `{"model":"` + strings.Repeat("m", MaxModelBytes+1) + `","messages":[]}`, "model", "longer than 256 bytes"},
+		{"model too long escaped", `{"model":"` + strings.Repeat(`A`, MaxModelBytes+1) + `","messages":[]}`, "model", "longer than 256 bytes"},
 		{"missing messages", `{"model":"m"}`, "messages", "required"},
 		{"messages not array", `{"model":"m","messages":"hi"}`, "messages", "must be an array"},
 		{"messages of strings", `{"model":"m","messages":["hi"]}`, "messages", "array of message objects"},

@@ -45,6 +45,9 @@ func refPeekChat(body []byte) (Request, error) {
 			if val[0] != '"' || json.Unmarshal(val, &req.Model) != nil {
 				return badRequest("model", "'model' must be a string")
 			}
+			if len(req.Model) > MaxModelBytes {
+				return badRequest("model", "'model' is longer than %d bytes", MaxModelBytes)
+			}
 		case "stream":
 			switch string(val) {
 			case "true":
