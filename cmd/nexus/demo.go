@@ -76,6 +76,8 @@ Nexus demo is running on %[1]s with two simulated backends:
   cloud-mini  (openai)  gpt-4o-mini, llama3.2:3b
   alias gpt-4 -> llama3.2:3b; fallback qwen2.5:7b -> gpt-4o-mini
 
+Dashboard: %[1]s/
+
 Try it:
 
   curl -s %[1]s/v1/chat/completions -H 'Content-Type: application/json' \
