@@ -6,12 +6,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -291,4 +293,63 @@ func TestForwardTargetAndRequestID(t *testing.T) {
 		assert.Equal(t, seen{"/v1/chat/completions", target.Host, "req-1", "application/json", "application/json", "Bearer k", `{"a":1}`}, s)
 	}
 	assert.Equal(t, before, *target)
+}
+
+func TestStreamReusesUpstreamConnection(t *testing.T) {
+	t.Parallel()
+	// The backend ends its response a moment after [DONE], as servers do:
+	// the relay reads that end so the transport keeps the connection.
+	var conns atomic.Int64
+	srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		sse(w, chunk("a"), finishChunk, "[DONE]")
+		time.Sleep(time.Millisecond)
+	}))
+	srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+		if s == http.StateNew {
+			conns.Add(1)
+		}
+	}
+	srv.Start()
+	t.Cleanup(srv.Close)
+	f := forwarder()
+	for range 5 {
+		rec := httptest.NewRecorder()
+		_, err := f.Forward(context.Background(), rec, streamRequest(srv.URL))
+		require.NoError(t, err)
+		assert.True(t, strings.HasSuffix(rec.Body.String(), "data: [DONE]\n\n"))
+	}
+	assert.EqualValues(t, 1, conns.Load(), "one upstream connection serves every stream")
+}
+
+func TestStreamBackendLingeringAfterDone(t *testing.T) {
+	t.Parallel()
+	// A backend that keeps the response open after [DONE] does not keep
+	// the relay: the stream is complete and succeeds.
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.ReadAll(r.Body)
+		sse(w, chunk("a"), "[DONE]")
+		select {
+		case <-release:
+		case <-r.Context().Done():
+		}
+	}))
+	t.Cleanup(srv.Close)
+	f := forwarder()
+	f.IdleTimeout = time.Minute // the relay must not wait for this
+	rec := newFlushRecorder()
+	done := make(chan error, 1)
+	go func() {
+		_, err := f.Forward(context.Background(), rec, streamRequest(srv.URL))
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		require.NoError(t, err)
+	case <-time.After(30 * time.Second):
+		t.Fatal("the relay waited for the backend to end its response after [DONE]")
+	}
+	assert.Equal(t, "data: "+chunk("a")+"\n\ndata: [DONE]\n\n", rec.body.String())
 }

@@ -123,6 +123,7 @@ func (s *streamWriter) fail(e *Error) {
 // 4 KiB buffer) and the client writer. The Forwarder pools them.
 type relay struct {
 	er    *openai.EventReader
+	body  io.Reader // the upstream body er reads
 	sw    streamWriter
 	flush func() error // sw.flush, bound once
 }
@@ -139,12 +140,14 @@ func (f *Forwarder) getRelay(w http.ResponseWriter, body io.Reader, maxEvent int
 		rl.er.Reset(body, maxEvent)
 	}
 	rl.er.BeforeRead(rl.flush)
+	rl.body = body
 	rl.sw = streamWriter{w: w, rc: http.NewResponseController(w), buf: rl.sw.buf[:0]}
 	return rl
 }
 
 func (f *Forwarder) putRelay(rl *relay) {
 	rl.er.Reset(nil, 0)
+	rl.body = nil
 	buf := rl.sw.buf
 	if cap(buf) > maxKeptBuf {
 		buf = nil
@@ -201,9 +204,13 @@ func (f *Forwarder) relayEvents(ctx context.Context, rl *relay, req *Request, ti
 			if !sw.committed {
 				return res, &Error{Kind: KindBadResponse, Err: errors.New("stream ended before its first event")}
 			}
-			if err := sw.write(doneEvent); err != nil {
+			if err := sw.write(doneEvent); err == nil {
+				err = sw.flush()
+			}
+			if err := sw.err; err != nil {
 				return res, &Error{Kind: KindClientGone, Committed: true, Err: err}
 			}
+			rl.drain(timer)
 			return res, nil
 		}
 		// The event that commits the stream must be valid as a whole; later
@@ -238,6 +245,33 @@ func (f *Forwarder) relayEvents(ctx context.Context, rl *relay, req *Request, ti
 		}
 		if err := sw.event(ev.Name, ev.Data); err != nil {
 			return res, &Error{Kind: KindClientGone, Committed: true, Err: err}
+		}
+	}
+}
+
+// Bounds of the read of the upstream body after [DONE].
+const (
+	drainTimeout  = 50 * time.Millisecond
+	maxDrainBytes = 64 << 10
+)
+
+// drain reads what is left of the upstream body after [DONE] — normally
+// just the end of the chunked encoding, sent right after it — because the
+// transport only reuses a connection whose response was read to the end;
+// otherwise every stream would cost a new connection to the backend. The
+// client already has [DONE]. It gives up after drainTimeout (the timer
+// cancels the exchange) or maxDrainBytes.
+func (rl *relay) drain(timer *time.Timer) {
+	timer.Reset(drainTimeout)
+	buf := rl.sw.buf[:cap(rl.sw.buf)]
+	if len(buf) < 512 {
+		buf = make([]byte, 512)
+	}
+	for n := 0; n < maxDrainBytes; {
+		m, err := rl.body.Read(buf)
+		n += m
+		if err != nil {
+			return
 		}
 	}
 }

@@ -119,10 +119,14 @@ func (b *bufferPool) Put(s []byte) { b.p.Put((*[32 << 10]byte)(s)) }
 func (p *bareProxy) Close() { p.tr.CloseIdleConnections() }
 
 // gatewayConfig is the configuration the benchmark gives the gateway: one
-// static backend serving model, discovery off, everything else default.
+// static backend serving model, discovery off, no concurrency limit (the
+// bare proxy has none, and the 1000-stream scenario would hit the default
+// of 1000 with its warm-up requests still in flight), everything else
+// default.
 func gatewayConfig(backendURL, model string) nexus.Config {
 	cfg := nexus.DefaultConfig()
 	cfg.Server.Host = "127.0.0.1"
+	cfg.Server.MaxConcurrentRequests = 0
 	cfg.Discovery.Enabled = false
 	cfg.Backends = []nexus.BackendConfig{{
 		Name:     "bench",

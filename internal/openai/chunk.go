@@ -28,7 +28,7 @@ type ChunkInfo struct {
 }
 
 // InspectChunk classifies a chat.completion.chunk payload. ok is false when
-// data is not a JSON object, or not one of chunk shape (for example a
+// data is not a JSON object, or not of a chunk's shape (for example a
 // "choices" that is not an array). It validates data fully: use it for the
 // event that decides whether a stream is committed, and ScanChunk after.
 func InspectChunk(data []byte) (info ChunkInfo, ok bool) {

@@ -76,6 +76,8 @@ var peekCases = []string{
 	`{"model":"m","messages":[],"response_format":{"type":"json_object"},"response_format":{"type":5}}`,
 	`{"model":"m","messages":[],"response_format":{"type":"json_object"},"response_format":{"type":"text"}}`,
 	`{"model":"m","messages":[],"response_format":"json_object"}`,
+	`{"model":"m","messages":[],"model":"` + strings.Repeat(`\u00e9`, MaxModelBytes/2+1) + `"}`,
+	`{"model":"` + strings.Repeat("m", 7*MaxModelBytes) + `","messages":[]}`,
 }
 
 func TestPeekChatMatchesReference(t *testing.T) {

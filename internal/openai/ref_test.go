@@ -42,12 +42,14 @@ func refPeekChat(body []byte) (Request, error) {
 		switch key {
 		case "model":
 			haveModel = true
-			if val[0] != '"' || json.Unmarshal(val, &req.Model) != nil {
+			var m string
+			if val[0] != '"' || json.Unmarshal(val, &m) != nil {
 				return badRequest("model", "'model' must be a string")
 			}
-			if len(req.Model) > MaxModelBytes {
+			if len(m) > MaxModelBytes {
 				return badRequest("model", "'model' is longer than %d bytes", MaxModelBytes)
 			}
+			req.Model = m
 		case "stream":
 			switch string(val) {
 			case "true":
