@@ -180,9 +180,16 @@ func (g *Gateway) addBackends(backends []BackendConfig) error {
 // connections per backend, dials with a bounded timeout and leaves bodies
 // uncompressed so streams relay as they arrive.
 func newBackendClient(connectTimeout time.Duration) *http.Client {
+	return &http.Client{Transport: NewTransport(connectTimeout)}
+}
+
+// NewTransport returns the transport the gateway reaches backends with by
+// default: many idle connections kept per backend, dials bounded by
+// connectTimeout, and no compression so streams relay as they arrive. Pass
+// it in an http.Client to WithHTTPClient to start from these settings.
+func NewTransport(connectTimeout time.Duration) *http.Transport {
 	dialer := &net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}
-	return &http.Client{Transport: &http.Transport{
-		Proxy:                 nil,
+	return &http.Transport{
 		DialContext:           dialer.DialContext,
 		MaxIdleConns:          1024,
 		MaxIdleConnsPerHost:   256,
@@ -191,7 +198,7 @@ func newBackendClient(connectTimeout time.Duration) *http.Client {
 		ExpectContinueTimeout: time.Second,
 		DisableCompression:    true,
 		ForceAttemptHTTP2:     true,
-	}}
+	}
 }
 
 func backendFromConfig(bc BackendConfig) registry.Config {

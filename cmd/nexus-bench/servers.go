@@ -55,19 +55,7 @@ func (s *server) Close() {
 // hopTransport is the upstream transport of the bare proxy: the same
 // settings as the gateway's default backend client, so the comparison is
 // about what each hop does, not about connection pooling.
-func hopTransport() *http.Transport {
-	dialer := &net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}
-	return &http.Transport{
-		DialContext:           dialer.DialContext,
-		MaxIdleConns:          1024,
-		MaxIdleConnsPerHost:   256,
-		IdleConnTimeout:       90 * time.Second,
-		TLSHandshakeTimeout:   10 * time.Second,
-		ExpectContinueTimeout: time.Second,
-		DisableCompression:    true,
-		ForceAttemptHTTP2:     true,
-	}
-}
+func hopTransport() *http.Transport { return nexus.NewTransport(10 * time.Second) }
 
 // bareProxy is the reference hop: httputil.ReverseProxy to one backend. It
 // reads the request body first, as any gateway must before it can route.
