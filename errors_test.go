@@ -128,9 +128,9 @@ func TestBodyLimit(t *testing.T) {
 		suffix := `"}]}`
 		return prefix + strings.Repeat("a", n-len(prefix)-len(suffix)) + suffix
 	}
-	resp, body := post(t, url, pad(nexus.MaxBodyBytes))
+	resp, _ := post(t, url, pad(nexus.MaxBodyBytes))
 	assert.Equal(t, http.StatusOK, resp.StatusCode, "a body of exactly the limit is accepted")
-	resp, body = post(t, url, pad(nexus.MaxBodyBytes+1))
+	resp, body := post(t, url, pad(nexus.MaxBodyBytes+1))
 	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
 	e := decodeAPIError(t, body)
 	assert.Equal(t, "request_too_large", *e.Error.Code)

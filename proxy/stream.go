@@ -204,10 +204,8 @@ func (f *Forwarder) relayEvents(ctx context.Context, rl *relay, req *Request, ti
 			if !sw.committed {
 				return res, &Error{Kind: KindBadResponse, Err: errors.New("stream ended before its first event")}
 			}
-			if err := sw.write(doneEvent); err == nil {
-				err = sw.flush()
-			}
-			if err := sw.err; err != nil {
+			_ = sw.write(doneEvent) // a failed write is kept in sw and returned by flush
+			if err := sw.flush(); err != nil {
 				return res, &Error{Kind: KindClientGone, Committed: true, Err: err}
 			}
 			rl.drain(timer)
