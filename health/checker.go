@@ -35,11 +35,12 @@ import (
 // their results. Create it with New, start it with Run; Check probes one
 // backend on demand. All methods are safe for concurrent use.
 type Checker struct {
-	reg       *registry.Registry
-	cfg       Config
-	prober    prober
-	ownClient bool
-	kick      chan struct{} // a backend was added (or models changed)
+	unsubscribe func() // ends the registry subscription that kicks Run
+	reg         *registry.Registry
+	cfg         Config
+	prober      prober
+	ownClient   bool
+	kick        chan struct{} // a backend was added (or models changed)
 
 	mu     sync.Mutex
 	states map[*registry.Backend]*state
@@ -63,7 +64,7 @@ func New(reg *registry.Registry, cfg Config) *Checker {
 	}
 	c.prober = prober{client: client, timeout: cfg.Timeout}
 	kick := c.kick
-	reg.OnChange(func() {
+	c.unsubscribe = reg.OnChange(func() {
 		select {
 		case kick <- struct{}{}:
 		default:
@@ -103,6 +104,7 @@ func (c *Checker) Run(ctx context.Context) {
 // Close releases the idle connections of the checker's private HTTP client
 // (nothing when Config.Client was given). The checker stays usable.
 func (c *Checker) Close() {
+	c.unsubscribe()
 	if c.ownClient {
 		c.prober.client.CloseIdleConnections()
 	}

@@ -92,6 +92,9 @@ func (p prober) show(ctx context.Context, b *registry.Backend, id string) (m reg
 	if info.capabilities != nil {
 		m.Vision = registry.CapabilityOf(slices.Contains(info.capabilities, "vision"))
 		m.Tools = registry.CapabilityOf(slices.Contains(info.capabilities, "tools"))
+		m.Completion = registry.CapabilityOf(slices.Contains(info.capabilities, "completion"))
+		m.Embedding = registry.CapabilityOf(slices.Contains(info.capabilities, "embedding"))
+		m.Insert = registry.CapabilityOf(slices.Contains(info.capabilities, "insert"))
 	}
 	m.ContextLength = info.contextLen
 	return m, true

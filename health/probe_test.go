@@ -37,9 +37,9 @@ func TestProbeClassification(t *testing.T) {
 			name: "ollama tags and show", flavor: flavorOllama, typ: registry.TypeOllama,
 			models: []string{"llava:7b", "llama3.1:8b", "gemma:2b", "old:1b"},
 			want: want{ok: true, parsed: true, status: 200, models: []registry.Model{
-				{ID: "llava:7b", ContextLength: 4096, Vision: registry.CapYes, Tools: registry.CapNo},
-				{ID: "llama3.1:8b", ContextLength: 131072, Vision: registry.CapNo, Tools: registry.CapYes},
-				{ID: "gemma:2b", ContextLength: 2048, Vision: registry.CapNo, Tools: registry.CapNo},
+				{ID: "llava:7b", ContextLength: 4096, Vision: registry.CapYes, Tools: registry.CapNo, Completion: registry.CapYes, Embedding: registry.CapNo, Insert: registry.CapNo},
+				{ID: "llama3.1:8b", ContextLength: 131072, Vision: registry.CapNo, Tools: registry.CapYes, Completion: registry.CapYes, Embedding: registry.CapNo, Insert: registry.CapNo},
+				{ID: "gemma:2b", ContextLength: 2048, Vision: registry.CapNo, Tools: registry.CapNo, Completion: registry.CapYes, Embedding: registry.CapNo, Insert: registry.CapNo},
 				{ID: "old:1b", ContextLength: 32768},
 			}},
 		},

@@ -121,7 +121,11 @@ func (c *Checker) apply(b *registry.Backend, st *state, res Result, cache showCa
 		"error", errText)
 	switch {
 	case to != from:
-		b.SetStatus(to, errText)
+		if !b.CompareAndSwapStatus(from, to, errText) {
+			// Someone else (an operator's draining, passive health) set
+			// the status since this probe read it: theirs stands.
+			return
+		}
 		attrs := []any{"backend", b.Name, "backend_id", b.ID, "from", from.String(), "to", to.String()}
 		if errText != "" {
 			attrs = append(attrs, "error", errText)
@@ -131,7 +135,7 @@ func (c *Checker) apply(b *registry.Backend, st *state, res Result, cache showCa
 			c.cfg.OnChange(b, from, to)
 		}
 	case !res.OK && from == registry.StatusUnhealthy:
-		b.SetStatus(registry.StatusUnhealthy, errText) // keep the reason current
+		b.CompareAndSwapStatus(registry.StatusUnhealthy, registry.StatusUnhealthy, errText) // keep the reason current
 	}
 }
 

@@ -18,17 +18,29 @@ const (
 	TypeExo      Type = "exo"
 	TypeOpenAI   Type = "openai"
 	TypeLMStudio Type = "lmstudio"
-	TypeGeneric  Type = "generic"
+	TypeSGLang   Type = "sglang"
+	// TypeAnthropic is an Anthropic-API server (Anthropic's cloud or a
+	// proxy of it): keys go in x-api-key and it serves /v1/messages.
+	TypeAnthropic Type = "anthropic"
+	TypeGeneric   Type = "generic"
 )
+
+// types is the one list of backend types, in the order Types returns them.
+var types = [...]Type{TypeOllama, TypeVLLM, TypeLlamaCpp, TypeSGLang, TypeExo, TypeOpenAI, TypeLMStudio, TypeAnthropic, TypeGeneric}
+
+// Types lists every backend type.
+func Types() []Type { return append([]Type(nil), types[:]...) }
 
 // ParseType returns the Type named by s ("llama.cpp" is accepted for
 // llamacpp). ok is false for an unknown name.
 func ParseType(s string) (t Type, ok bool) {
-	switch s {
-	case "ollama", "vllm", "llamacpp", "exo", "openai", "lmstudio", "generic":
-		return Type(s), true
-	case "llama.cpp":
+	if s == "llama.cpp" {
 		return TypeLlamaCpp, true
+	}
+	for _, t := range types {
+		if string(t) == s {
+			return t, true
+		}
 	}
 	return "", false
 }
@@ -109,6 +121,12 @@ type Config struct {
 	Status Status
 	// Metadata holds free-form facts (for example an mDNS instance name).
 	Metadata map[string]string
+	// Endpoints are the inference APIs the backend serves natively; the
+	// empty set means DefaultEndpoints(Type).
+	Endpoints EndpointSet
+	// MaxConcurrency is how many requests the backend serves at once; 0
+	// means not configured (then the engine's reported slots are used).
+	MaxConcurrency int
 }
 
 // Backend is one inference server and its live state. Identity fields are
@@ -124,7 +142,9 @@ type Backend struct {
 	Source   Source
 	Metadata map[string]string
 
-	apiKey string
+	apiKey         string
+	maxConcurrency int                  // Config.MaxConcurrency
+	load           atomic.Pointer[Load] // last load reading; nil before the first
 
 	status    atomic.Int32
 	pending   atomic.Int64
@@ -134,7 +154,15 @@ type Backend struct {
 	lastCheck atomic.Int64 // unix nanoseconds of the last status transition or check
 	lastError atomic.Pointer[string]
 	models    atomic.Pointer[modelSet]
-	chatURL   atomic.Pointer[url.URL] // URL + "/v1/chat/completions", parsed once
+
+	// Passive ejection: when ejectedUntil (unix nanoseconds) is set, the
+	// backend was taken out by failed requests and may be tried again by
+	// one request (trial) once that time has passed.
+	ejectedUntil atomic.Int64
+	trial        atomic.Bool
+
+	endpoints EndpointSet
+	urls      *endpointURLs // URL + each endpoint's path, parsed once
 }
 
 func newBackend(c Config) *Backend {
@@ -147,6 +175,8 @@ func newBackend(c Config) *Backend {
 		Source:   c.Source,
 		Metadata: c.Metadata,
 		apiKey:   c.APIKey,
+
+		maxConcurrency: c.MaxConcurrency,
 	}
 	if b.ID == "" {
 		b.ID = b.Name
@@ -157,26 +187,33 @@ func newBackend(c Config) *Backend {
 	if b.Source == "" {
 		b.Source = SourceStatic
 	}
+	b.endpoints = c.Endpoints
+	if b.endpoints == 0 {
+		b.endpoints = DefaultEndpoints(b.Type)
+	}
+	b.urls = newEndpointURLs(b.URL)
 	b.status.Store(int32(c.Status))
 	b.models.Store(newModelSet(c.Models))
 	b.lastCheck.Store(time.Now().UnixNano())
 	return b
 }
 
-// ChatURL returns the backend's chat completions endpoint, URL +
-// "/v1/chat/completions", parsed on first use and then shared: callers
-// must not modify it. It is nil when that URL does not parse.
-func (b *Backend) ChatURL() *url.URL {
-	if u := b.chatURL.Load(); u != nil {
-		return u
+// EndpointURL returns URL + the endpoint's path (for example
+// "/v1/chat/completions"), parsed once when the backend was added and then
+// shared: callers must not modify it. It is nil when that URL does not
+// parse or e is not a single known endpoint.
+func (b *Backend) EndpointURL(e Endpoint) *url.URL {
+	if i := endpointIndex(e); i >= 0 {
+		return b.urls[i]
 	}
-	u, err := url.Parse(b.URL + "/v1/chat/completions")
-	if err != nil {
-		return nil
-	}
-	b.chatURL.Store(u)
-	return u
+	return nil
 }
+
+// Endpoints returns the inference APIs the backend serves natively.
+func (b *Backend) Endpoints() EndpointSet { return b.endpoints }
+
+// ServesEndpoint reports whether the backend serves e natively.
+func (b *Backend) ServesEndpoint(e Endpoint) bool { return b.endpoints.Has(e) }
 
 // APIKey returns the key the gateway sends to this backend ("" for none).
 func (b *Backend) APIKey() string { return b.apiKey }
@@ -192,15 +229,34 @@ func (b *Backend) Healthy() bool { return b.Status() == StatusHealthy }
 // clears it.
 func (b *Backend) SetStatus(s Status, lastErr string) (changed bool) {
 	old := Status(b.status.Swap(int32(s)))
+	b.afterStatus(s, lastErr)
+	return old != s
+}
+
+// afterStatus records what goes with a status change.
+func (b *Backend) afterStatus(s Status, lastErr string) {
 	b.lastCheck.Store(time.Now().UnixNano())
 	switch {
 	case s == StatusHealthy:
 		b.lastError.Store(nil)
 		b.failures.Store(0)
+		b.ejectedUntil.Store(0)
+		b.trial.Store(false)
 	case lastErr != "":
 		b.lastError.Store(&lastErr)
 	}
-	return old != s
+}
+
+// CompareAndSwapStatus moves the backend from old to s only if its status
+// is still old, and reports whether it did; lastErr is kept as SetStatus
+// keeps it. A prober uses it so that a status set meanwhile (an operator's
+// draining) is not overwritten by a probe that finished at the same moment.
+func (b *Backend) CompareAndSwapStatus(old, s Status, lastErr string) bool {
+	if !b.status.CompareAndSwap(int32(old), int32(s)) {
+		return false
+	}
+	b.afterStatus(s, lastErr)
+	return true
 }
 
 // LastError returns the reason of the last failure ("" for none).
@@ -288,4 +344,47 @@ func (b *Backend) Model(id string) (Model, bool) {
 func (b *Backend) Serves(id string) bool {
 	_, ok := b.models.Load().index[id]
 	return ok
+}
+
+// Eject takes a healthy backend out of rotation after failed requests
+// (passive health), until the cool-down ends: then one request may try it
+// (see HalfOpenReady and BeginTrial), and success readmits it. It reports
+// whether the backend was healthy and is now ejected. A backend whose trial
+// failed is ejected again with Eject as well.
+func (b *Backend) Eject(cooldown time.Duration, reason string) bool {
+	st := b.Status()
+	if st != StatusHealthy && !(st == StatusUnhealthy && b.ejectedUntil.Load() != 0) {
+		return false
+	}
+	b.ejectedUntil.Store(time.Now().Add(cooldown).UnixNano())
+	b.trial.Store(false)
+	if st == StatusUnhealthy {
+		b.afterStatus(StatusUnhealthy, reason)
+		return false
+	}
+	return b.CompareAndSwapStatus(StatusHealthy, StatusUnhealthy, reason)
+}
+
+// HalfOpenReady reports whether a passively ejected backend's cool-down
+// has ended and no trial request is in flight: routing may choose it for
+// one request. It is false for a backend its prober took out.
+func (b *Backend) HalfOpenReady() bool {
+	until := b.ejectedUntil.Load()
+	return until != 0 && !b.trial.Load() && b.Status() == StatusUnhealthy && time.Now().UnixNano() >= until
+}
+
+// BeginTrial claims the one trial request of a half-open backend; false
+// when another request already has it. The trial ends with Readmit on
+// success or Eject on failure.
+func (b *Backend) BeginTrial() bool {
+	return b.HalfOpenReady() && b.trial.CompareAndSwap(false, true)
+}
+
+// Readmit ends a successful trial: the backend is healthy again. It
+// reports whether it was in a trial.
+func (b *Backend) Readmit() bool {
+	if !b.trial.Load() {
+		return false
+	}
+	return b.CompareAndSwapStatus(StatusUnhealthy, StatusHealthy, "")
 }

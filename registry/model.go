@@ -39,6 +39,14 @@ type Model struct {
 	Vision   Capability `json:"-"`
 	Tools    Capability `json:"-"`
 	JSONMode Capability `json:"-"`
+	// Completion says whether the model generates text (chat, completions,
+	// responses, messages), Embedding whether it embeds, Insert whether it
+	// fills in the middle (a completion with a suffix), as the backend
+	// reported them (Ollama's capabilities list): an embedding-only model
+	// has Completion CapNo and is not sent generation requests.
+	Completion Capability `json:"-"`
+	Embedding  Capability `json:"-"`
+	Insert     Capability `json:"-"`
 	// MaxOutputTokens is the longest completion, 0 when unknown.
 	MaxOutputTokens int `json:"max_output_tokens,omitempty"`
 }

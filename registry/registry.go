@@ -29,7 +29,7 @@ var (
 type Registry struct {
 	mu   sync.Mutex // serialises writers
 	snap atomic.Pointer[snapshot]
-	subs atomic.Pointer[[]func()]
+	subs atomic.Pointer[[]*subscriber]
 }
 
 type snapshot struct {
@@ -68,23 +68,44 @@ func buildSnapshot(backends []*Backend) *snapshot {
 
 // OnChange registers f to be called (synchronously, after the change is
 // visible) whenever a backend is added or removed or its models change.
-// f must be quick and must not call back into a Registry writer.
-func (r *Registry) OnChange(f func()) {
+// f must be quick and must not call back into a Registry writer. The
+// returned function unsubscribes f; calling it again does nothing.
+func (r *Registry) OnChange(f func()) (unsubscribe func()) {
+	s := &subscriber{f: f}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	var next []func()
+	var next []*subscriber
 	if p := r.subs.Load(); p != nil {
 		next = append(next, *p...)
 	}
-	next = append(next, f)
+	next = append(next, s)
 	r.subs.Store(&next)
+	return func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		p := r.subs.Load()
+		if p == nil {
+			return
+		}
+		next := make([]*subscriber, 0, len(*p))
+		for _, x := range *p {
+			if x != s {
+				next = append(next, x)
+			}
+		}
+		r.subs.Store(&next)
+	}
 }
+
+// subscriber is one OnChange registration; its identity makes
+// unsubscribing exact even when the same function is registered twice.
+type subscriber struct{ f func() }
 
 func (r *Registry) publish(backends []*Backend) {
 	r.snap.Store(buildSnapshot(backends))
 	if p := r.subs.Load(); p != nil {
-		for _, f := range *p {
-			f()
+		for _, s := range *p {
+			s.f()
 		}
 	}
 }
