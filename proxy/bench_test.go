@@ -128,3 +128,72 @@ func BenchmarkForward(b *testing.B) {
 		})
 	}
 }
+
+// typedBackend serves a typed stream: the events of one reply, each
+// flushed, n of them content deltas.
+func typedBackend(b *testing.B, events [][]byte) *httptest.Server {
+	b.Helper()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header()["Content-Type"] = []string{"text/event-stream"}
+		w.WriteHeader(http.StatusOK)
+		for _, ev := range events {
+			_, _ = w.Write(ev)
+			w.(http.Flusher).Flush()
+		}
+	}))
+	b.Cleanup(srv.Close)
+	return srv
+}
+
+// BenchmarkForwardTyped relays a Responses and an Anthropic stream of 20
+// content deltas, as BenchmarkForward does a chat stream.
+func BenchmarkForwardTyped(b *testing.B) {
+	typed := func(name, data string) []byte { return []byte("event: " + name + "\ndata: " + data + "\n\n") }
+	responses := [][]byte{typed("response.created", `{"type":"response.created","sequence_number":0,"response":{"id":"resp_1","object":"response","status":"in_progress","error":null}}`)}
+	anthropic := [][]byte{
+		typed("message_start", `{"type":"message_start","message":{"id":"msg_1","type":"message","role":"assistant","content":[],"model":"m","usage":{"input_tokens":18,"output_tokens":1}}}`),
+		typed("content_block_start", `{"type":"content_block_start","index":0,"content_block":{"type":"text","text":""}}`),
+	}
+	for i := range 20 {
+		responses = append(responses, typed("response.output_text.delta",
+			fmt.Sprintf(`{"type":"response.output_text.delta","sequence_number":%d,"item_id":"msg_1","output_index":0,"content_index":0,"delta":" w%d"}`, i+1, i)))
+		anthropic = append(anthropic, typed("content_block_delta", fmt.Sprintf(`{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" w%d"}}`, i)))
+	}
+	responses = append(responses, typed("response.completed", `{"type":"response.completed","sequence_number":21,"response":{"id":"resp_1","object":"response","status":"completed","error":null,`+
+		`"output":[],"usage":{"input_tokens":18,"output_tokens":20,"total_tokens":38}}}`))
+	anthropic = append(anthropic, typed("content_block_stop", `{"type":"content_block_stop","index":0}`),
+		typed("message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":20}}`),
+		typed("message_stop", `{"type":"message_stop"}`))
+
+	tr := &http.Transport{MaxIdleConnsPerHost: 16, DisableCompression: true}
+	b.Cleanup(tr.CloseIdleConnections)
+	f := &proxy.Forwarder{Client: &http.Client{Transport: tr}, FirstByteTimeout: 10 * time.Second, IdleTimeout: 10 * time.Second}
+	body := []byte(`{"model":"m","input":"hello","stream":true}`)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name    string
+		dialect proxy.Dialect
+		events  [][]byte
+	}{
+		{"responses 20 deltas", proxy.DialectResponses, responses},
+		{"anthropic 20 deltas", proxy.DialectAnthropic, anthropic},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			srv := typedBackend(b, tc.events)
+			w := &benchWriter{h: http.Header{}}
+			req := &proxy.Request{URL: srv.URL + "/v1/x", Body: body, APIKey: "sk", Stream: true, Dialect: tc.dialect}
+			b.ReportAllocs()
+			for b.Loop() {
+				w.reset()
+				res, err := f.Forward(ctx, w, req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				if !res.HasUsage || w.n == 0 {
+					b.Fatalf("usage %v, %d bytes", res.HasUsage, w.n)
+				}
+			}
+		})
+	}
+}

@@ -1,18 +1,24 @@
-// Package proxy forwards one chat request to one backend and relays the
-// answer, plain JSON or a server-sent-event stream, to the client.
+// Package proxy forwards one request to one backend and relays the answer,
+// plain JSON or a server-sent-event stream, to the client. It speaks the
+// dialects of every API the gateway serves (OpenAI chat and completions,
+// embeddings and rerank; OpenAI Responses; Anthropic Messages), relays
+// them as they are or through a Translator into the client's own.
 //
 // Nothing is written to the client until the backend has proven itself: a
-// plain reply must arrive whole and be a valid JSON object, and a stream must
-// deliver its first parseable event. Until then every failure is returned
-// uncommitted, so the caller can try another backend. Once a stream has been
-// committed, a failure ends it with one OpenAI-style error event and
-// "data: [DONE]". The package does not choose backends or retry.
+// plain reply must arrive whole and be a valid JSON object that is not an
+// error, and a stream must deliver its first parseable event that is not an
+// error event. Until then every failure is returned uncommitted, so the
+// caller can try another backend. Once a stream has been committed, a
+// failure ends it with one error event in the client's dialect (for chat
+// followed by "data: [DONE]"). The package does not choose backends or
+// retry.
 package proxy
 
 import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -49,23 +55,44 @@ type Forwarder struct {
 
 // Request is one upstream call.
 type Request struct {
-	// URL is the full upstream URL (base + "/v1/chat/completions").
+	// Method is the HTTP method; "" means POST. GET and DELETE send no
+	// body and no Content-Type.
+	Method string
+	// URL is the full upstream URL (base + "/v1/chat/completions"); it may
+	// carry a query string, sent as is.
 	URL string
 	// Target, when set, is URL already parsed, and URL is ignored. It is
 	// only read, so one value may serve any number of requests.
 	Target *url.URL
 	// Body is sent as is.
 	Body []byte
-	// APIKey, when set, is sent as a bearer token.
+	// APIKey, when set, is sent as a bearer token, or in APIKeyHeader.
 	APIKey string
-	// Header holds extra headers to send.
+	// APIKeyHeader is the header that carries APIKey as it is (for
+	// example "x-api-key"); "" means "Authorization: Bearer <key>".
+	APIKeyHeader string
+	// Header holds extra headers to send (anthropic-version,
+	// anthropic-beta, …), keys in canonical form as http.Header.Set makes
+	// them. Content-Type, Accept, X-Request-Id and the key's header are
+	// the Forwarder's own and override them.
 	Header http.Header
+	// Dialect is what the backend speaks (zero: DialectChat).
+	Dialect Dialect
+	// ClientDialect is what the client speaks. It is only read when
+	// Translate is set: without a translator the client gets the
+	// backend's dialect.
+	ClientDialect Dialect
+	// Translate, when set, rewrites the reply into ClientDialect; nil
+	// relays it as it is. The backend's dialect still decides whether the
+	// reply is valid, its usage, time to first token and clean end.
+	Translate Translator
 	// RequestID, when set, is sent as X-Request-Id.
 	RequestID string
 	// Stream selects event-stream relaying.
 	Stream bool
-	// DropUsageChunk removes the usage-only chunk from the relayed stream
-	// (the gateway asked for usage on the client's behalf).
+	// DropUsageChunk removes the usage-only chunk from a relayed
+	// DialectChat stream (the gateway asked for usage on the client's
+	// behalf). A Translator sees every chunk.
 	DropUsageChunk bool
 }
 
@@ -73,12 +100,20 @@ type Request struct {
 type Result struct {
 	// Status is the HTTP status written to the client.
 	Status int
-	// Usage is the token usage the backend reported, when HasUsage.
+	// Usage is the token usage the backend reported, when HasUsage, in
+	// OpenAI's terms whatever the dialect (PromptTokens includes cached
+	// and, for Anthropic, cache-write tokens; CachedTokens when reported).
 	Usage    openai.Usage
 	HasUsage bool
 	// FirstToken is the time from the start of Forward to the first content
-	// event of a stream (0 when none arrived).
+	// event of a stream (0 when none arrived): a chat chunk with text,
+	// reasoning, a refusal or tool calls, a completions text, a Responses
+	// "response.*.delta", an Anthropic content_block_delta.
 	FirstToken time.Duration
+	// ResponseID is the id of the Responses API response the backend
+	// created (a plain reply's, or a stream's terminal event's); "" for
+	// other dialects.
+	ResponseID string
 }
 
 const (
@@ -128,7 +163,7 @@ func (f *Forwarder) Forward(ctx context.Context, w http.ResponseWriter, req *Req
 		if rt := orDuration(f.RequestTimeout, defaultTimeout); rt > first {
 			timer.Reset(rt - time.Since(start))
 		}
-		return f.relayJSON(ctx, w, resp)
+		return f.relayJSON(ctx, w, req, resp)
 	}
 	return f.relayStream(ctx, w, req, resp, timer, start)
 }
@@ -151,7 +186,7 @@ func (f *Forwarder) classify(ctx context.Context, err error, committed bool) *Er
 	return &Error{Kind: KindConnect, Err: err}
 }
 
-func (f *Forwarder) relayJSON(ctx context.Context, w http.ResponseWriter, resp *http.Response) (Result, error) {
+func (f *Forwarder) relayJSON(ctx context.Context, w http.ResponseWriter, req *Request, resp *http.Response) (Result, error) {
 	limit := f.MaxResponseBytes
 	if limit <= 0 {
 		limit = defaultMaxResponse
@@ -165,14 +200,25 @@ func (f *Forwarder) relayJSON(ctx context.Context, w http.ResponseWriter, resp *
 		return Result{}, &Error{Kind: KindBadResponse, Err: errors.New("reply larger than the gateway's limit")}
 	}
 	body = bytes.TrimSpace(body)
+	if len(body) == 0 && resp.StatusCode == http.StatusNoContent {
+		w.WriteHeader(http.StatusNoContent) // a DELETE may answer so
+		return Result{Status: http.StatusNoContent}, nil
+	}
 	if len(body) == 0 || body[0] != '{' || !openai.Valid(body) {
 		return Result{}, &Error{Kind: KindBadResponse, Err: errors.New("reply is not a JSON object")}
 	}
-	info := openai.InspectReply(body)
+	info := inspectReply(req.Dialect, body)
 	if info.Error {
 		return Result{}, &Error{Kind: KindBadResponse, Err: errors.New("reply is an error object with a 2xx status")}
 	}
-	res := Result{Status: resp.StatusCode, Usage: info.Usage, HasUsage: info.HasUsage}
+	res := Result{Status: resp.StatusCode, Usage: info.Usage, HasUsage: info.HasUsage, ResponseID: info.ID}
+	if req.Translate != nil {
+		out, err := req.Translate.Reply(body)
+		if err != nil {
+			return Result{}, &Error{Kind: KindBadResponse, Err: fmt.Errorf("translating the reply: %w", err)}
+		}
+		body = out
+	}
 	h := w.Header()
 	h["Content-Type"] = jsonType
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}

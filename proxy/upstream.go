@@ -20,7 +20,11 @@ func newUpstream(ctx context.Context, req *Request) (*http.Request, error) {
 	if req.Target != nil {
 		target = ""
 	}
-	up, err := http.NewRequestWithContext(ctx, http.MethodPost, target, nil)
+	method := req.Method
+	if method == "" {
+		method = http.MethodPost
+	}
+	up, err := http.NewRequestWithContext(ctx, method, target, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -29,7 +33,8 @@ func newUpstream(ctx context.Context, req *Request) (*http.Request, error) {
 		// one.
 		up.URL, up.Host = req.Target, strings.TrimSuffix(req.Target.Host, ":")
 	}
-	if len(req.Body) == 0 {
+	withBody := method != http.MethodGet && method != http.MethodDelete && method != http.MethodHead
+	if len(req.Body) == 0 || !withBody {
 		up.Body, up.GetBody = http.NoBody, noBody
 	} else {
 		b := &upstreamBody{data: req.Body}
@@ -43,13 +48,19 @@ func newUpstream(ctx context.Context, req *Request) (*http.Request, error) {
 	if req.RequestID != "" {
 		h["X-Request-Id"] = []string{req.RequestID}
 	}
-	h["Content-Type"] = jsonType
+	if withBody {
+		h["Content-Type"] = jsonType
+	}
 	if req.Stream {
 		h["Accept"] = eventStreamType
 	} else {
 		h["Accept"] = jsonType
 	}
-	if req.APIKey != "" {
+	switch {
+	case req.APIKey == "":
+	case req.APIKeyHeader != "":
+		h.Set(req.APIKeyHeader, req.APIKey)
+	default:
 		h["Authorization"] = []string{"Bearer " + req.APIKey}
 	}
 	return up, nil

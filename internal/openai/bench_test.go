@@ -239,3 +239,56 @@ func BenchmarkParseUsage(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkPeekEndpoints is the request peek of every endpoint beside chat
+// on a typical body.
+func BenchmarkPeekEndpoints(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		peek func([]byte) (Request, error)
+		body string
+	}{
+		{"completions fim", PeekCompletions, `{"model":"qwen2.5-coder","prompt":"def fib(n):\n    ","suffix":"\n    return a","max_tokens":64,"stream":true}`},
+		{"embeddings", PeekEmbeddings, `{"model":"bge-m3","input":["The quick brown fox","jumps over the lazy dog"],"encoding_format":"float"}`},
+		{"rerank", PeekRerank, `{"model":"bge-reranker","query":"what is a gateway","documents":["a proxy","a router","a door"],"top_n":2}`},
+		{"responses", PeekResponses, `{"model":"gpt-5-codex","instructions":"You are Codex.","input":[{"type":"message","role":"user","content":[{"type":"input_text","text":"fix the bug"}]}],` +
+			`"tools":[{"type":"function","name":"shell","parameters":{}}],"reasoning":{"effort":"medium"},"store":false,"stream":true,"prompt_cache_key":"sess-1"}`},
+		{"messages", PeekMessages, `{"model":"claude-sonnet-4","max_tokens":8192,"stream":true,"system":[{"type":"text","text":"You are Claude Code."}],` +
+			`"messages":[{"role":"user","content":[{"type":"text","text":"fix the bug"}]}],"tools":[{"name":"Read","input_schema":{}}],"metadata":{"user_id":"user_1"}}`},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			body := []byte(tc.body)
+			b.SetBytes(int64(len(body)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tc.peek(body); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// BenchmarkInspectTypedEvent is the per-event walk of a Responses or
+// Anthropic stream relay.
+func BenchmarkInspectTypedEvent(b *testing.B) {
+	for _, tc := range []struct {
+		name, event, data string
+		inspect           func(string, []byte) EventInfo
+	}{
+		{"responses delta", "response.output_text.delta", `{"type":"response.output_text.delta","sequence_number":5,"item_id":"msg_1","output_index":0,"content_index":0,"delta":" word"}`, InspectResponsesEvent},
+		{"responses delta unnamed", "", `{"type":"response.output_text.delta","sequence_number":5,"item_id":"msg_1","output_index":0,"content_index":0,"delta":" word"}`, InspectResponsesEvent},
+		{"responses completed", "response.completed", `{"type":"response.completed","sequence_number":9,"response":{"id":"resp_1","object":"response","status":"completed","error":null,` +
+			`"output":[{"type":"message","content":[{"type":"output_text","text":"An LLM gateway routes requests."}]}],"usage":{"input_tokens":18,"output_tokens":12,"total_tokens":30}}}`, InspectResponsesEvent},
+		{"anthropic delta", "content_block_delta", `{"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":" word"}}`, InspectAnthropicEvent},
+		{"anthropic message_delta", "message_delta", `{"type":"message_delta","delta":{"stop_reason":"end_turn","stop_sequence":null},"usage":{"output_tokens":15}}`, InspectAnthropicEvent},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			data := []byte(tc.data)
+			b.ReportAllocs()
+			for b.Loop() {
+				tc.inspect(tc.event, data)
+			}
+		})
+	}
+}

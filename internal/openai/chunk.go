@@ -4,16 +4,21 @@ import (
 	"bytes"
 )
 
-// Usage is the token accounting a backend reports.
+// Usage is the token accounting a backend reports, in OpenAI's terms
+// whatever the API: PromptTokens counts every input token, cached or not.
 type Usage struct {
 	PromptTokens     int64 `json:"prompt_tokens"`
 	CompletionTokens int64 `json:"completion_tokens"`
 	TotalTokens      int64 `json:"total_tokens"`
+	// CachedTokens is the part of PromptTokens the backend served from its
+	// prompt cache; zero when it did not say.
+	CachedTokens int64 `json:"-"`
 }
 
 // ChunkInfo is what the gateway needs to know about one stream chunk.
 type ChunkInfo struct {
-	// Content is true when a choice carries text, a refusal or tool calls.
+	// Content is true when a choice carries text, reasoning
+	// (reasoning_content or reasoning), a refusal or tool calls.
 	Content bool
 	// Finished is true when a choice has a finish_reason.
 	Finished bool
@@ -65,6 +70,9 @@ type ReplyInfo struct {
 	// Usage is the reply's token usage, when HasUsage (as ParseUsage).
 	Usage    Usage
 	HasUsage bool
+	// ID is the id of a Responses API response object ("" for anything
+	// else).
+	ID string
 }
 
 // InspectReply reads the error and usage members of a chat completion in
@@ -165,7 +173,9 @@ func (t *top) usage(data []byte) (Usage, bool) {
 
 // decodeUsage reads a usage object as json.Unmarshal into Usage would: the
 // three counts must be integers that fit int64 (or null); any other
-// member is ignored.
+// member is ignored. CachedTokens, which that decode did not know, is read
+// from prompt_tokens_details.cached_tokens on a best-effort basis: a
+// malformed one leaves it zero and does not fail the usage.
 func decodeUsage(v []byte) (u Usage, ok bool) {
 	w := walker{buf: v}
 	w.open('{')
@@ -182,6 +192,9 @@ func decodeUsage(v []byte) (u Usage, ok bool) {
 			dst = &u.CompletionTokens
 		case k.is("total_tokens"):
 			dst = &u.TotalTokens
+		case k.is("prompt_tokens_details"):
+			u.CachedTokens = cachedTokens(w.value())
+			continue
 		}
 		val := w.value()
 		if dst == nil || isNull(val) {
@@ -197,6 +210,30 @@ func decodeUsage(v []byte) (u Usage, ok bool) {
 		return Usage{}, false
 	}
 	return u, true
+}
+
+// cachedTokens reads the cached_tokens count of a usage details object
+// (prompt_tokens_details, input_tokens_details); 0 when there is none.
+func cachedTokens(v []byte) int64 {
+	w := walker{buf: v}
+	if !w.open('{') {
+		return 0
+	}
+	var n int64
+	for w.more('}') {
+		k, ok := w.key()
+		if !ok {
+			return 0
+		}
+		val := w.value()
+		if k.is("cached_tokens") {
+			n, _ = parseInt(val)
+		}
+	}
+	if w.bad {
+		return 0
+	}
+	return n
 }
 
 // parseInt parses a JSON number that is an integer in the int64 range, as
@@ -274,7 +311,7 @@ func (t *top) readChoices() {
 func (t *top) readChoice() {
 	w := &t.w
 	var content, refusal, text, finish int
-	tools := false
+	tools, reasoningContent, reasoning := false, false, false
 	w.open('{')
 	for w.more('}') {
 		k, ok := w.key()
@@ -298,6 +335,12 @@ func (t *top) readChoice() {
 						refusal = t.strState(w.value())
 					case dk.is("tool_calls"):
 						tools = !isNull(w.value())
+					case dk.is("reasoning_content"):
+						// Fields the decoder did not know, read leniently:
+						// a non-empty string counts, any other value not.
+						reasoningContent = nonEmptyString(w.value())
+					case dk.is("reasoning"):
+						reasoning = nonEmptyString(w.value())
 					default:
 						w.value()
 					}
@@ -318,13 +361,15 @@ func (t *top) readChoice() {
 			w.value()
 		}
 	}
-	if content == strSet || refusal == strSet || text == strSet || tools {
+	if content == strSet || refusal == strSet || text == strSet || tools || reasoningContent || reasoning {
 		t.content = true
 	}
 	if finish == strSet {
 		t.finished = true
 	}
 }
+
+func nonEmptyString(v []byte) bool { return len(v) > 2 && v[0] == '"' }
 
 // strState classifies the value of a *string field; any JSON type but a
 // string or null is a type error.

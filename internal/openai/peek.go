@@ -15,8 +15,10 @@ import (
 	"unicode/utf8"
 )
 
-// Request is what the gateway needs to know about a chat completion request
-// to route it. The body itself is forwarded as the client sent it.
+// Request is what the gateway needs to know about a request to route it,
+// whatever the endpoint (chat, completions, embeddings, rerank, Responses,
+// Anthropic Messages); a fact an endpoint does not have stays zero. The
+// body itself is forwarded as the client sent it.
 type Request struct {
 	Model  string
 	Stream bool
@@ -31,8 +33,24 @@ type Request struct {
 	Tools bool
 	// JSONMode is true for response_format json_object or json_schema.
 	JSONMode bool
-	// EstimatedTokens approximates the prompt size: text bytes / 4.
+	// EstimatedTokens approximates the prompt size: text bytes / 4 (token
+	// arrays count one per token).
 	EstimatedTokens int
+	// Suffix is true for a completions request with a non-empty "suffix"
+	// (fill in the middle).
+	Suffix bool
+	// Thinking is true when the client asked for extended reasoning
+	// (Anthropic "thinking" not disabled, Responses "reasoning").
+	Thinking bool
+	// PreviousResponseID is the Responses previous_response_id, "" when
+	// none: the backend that holds that response should serve this one.
+	PreviousResponseID string
+	// PromptCacheKey is the client's prompt_cache_key, "" when none.
+	PromptCacheKey string
+	// User is the client's end-user id ("user"; Anthropic
+	// metadata.user_id), "" when none. With PromptCacheKey it keys
+	// session affinity.
+	User string
 }
 
 // MaxModelBytes is the longest model name a request may carry. Names are
@@ -64,28 +82,13 @@ func PeekChat(body []byte) (Request, error) {
 		switch string(key) {
 		case "model":
 			haveModel = true
-			if val[0] != '"' {
-				return badRequest("model", "'model' must be a string")
-			}
-			if len(val) > 6*MaxModelBytes+2 { // too long even if every byte were a \u escape
-				return badRequest("model", "'model' is longer than %d bytes", MaxModelBytes)
-			}
-			m, ok := decodeString(val)
-			if !ok {
-				return badRequest("model", "'model' must be a string")
-			}
-			if len(m) > MaxModelBytes {
-				return badRequest("model", "'model' is longer than %d bytes", MaxModelBytes)
-			}
-			req.Model = m
+			return peekModel(val, &req)
 		case "stream":
-			switch string(val) {
-			case "true":
-				req.Stream = true
-			case "false", "null":
-			default:
-				return badRequest("stream", "'stream' must be a boolean")
-			}
+			return peekStream(val, &req)
+		case "user":
+			setString(&req.User, val)
+		case "prompt_cache_key":
+			setString(&req.PromptCacheKey, val)
 		case "stream_options":
 			req.HasStreamOptions = true
 			if v, ok := includeUsage(val); ok {
@@ -116,6 +119,47 @@ func PeekChat(body []byte) (Request, error) {
 		return req, badRequest("messages", "'messages' is a required property")
 	}
 	return req, nil
+}
+
+// peekModel reads the "model" member: a string of at most MaxModelBytes.
+func peekModel(val []byte, req *Request) error {
+	if val[0] != '"' {
+		return badRequest("model", "'model' must be a string")
+	}
+	if len(val) > 6*MaxModelBytes+2 { // too long even if every byte were a \u escape
+		return badRequest("model", "'model' is longer than %d bytes", MaxModelBytes)
+	}
+	m, ok := decodeString(val)
+	if !ok {
+		return badRequest("model", "'model' must be a string")
+	}
+	if len(m) > MaxModelBytes {
+		return badRequest("model", "'model' is longer than %d bytes", MaxModelBytes)
+	}
+	req.Model = m
+	return nil
+}
+
+// peekStream reads the "stream" member: a boolean or null.
+func peekStream(val []byte, req *Request) error {
+	switch string(val) {
+	case "true":
+		req.Stream = true
+	case "false", "null":
+	default:
+		return badRequest("stream", "'stream' must be a boolean")
+	}
+	return nil
+}
+
+// setString sets *dst to the string val; a value of another type leaves
+// it as it was (these members are hints, not checked).
+func setString(dst *string, val []byte) {
+	if len(val) > 0 && val[0] == '"' {
+		if s, ok := decodeString(val); ok {
+			*dst = s
+		}
+	}
 }
 
 func validObject(body []byte) error {

@@ -58,6 +58,15 @@ func refPeekChat(body []byte) (Request, error) {
 			default:
 				return badRequest("stream", "'stream' must be a boolean")
 			}
+		case "user", "prompt_cache_key":
+			var v string
+			if val[0] == '"' && json.Unmarshal(val, &v) == nil {
+				if key == "user" {
+					req.User = v
+				} else {
+					req.PromptCacheKey = v
+				}
+			}
 		case "stream_options":
 			req.HasStreamOptions = true
 			var so struct {
@@ -176,6 +185,9 @@ func refInspectChunk(data []byte) (info ChunkInfo, ok bool) {
 				Content   *string         `json:"content"`
 				Refusal   *string         `json:"refusal"`
 				ToolCalls json.RawMessage `json:"tool_calls"`
+				// Read leniently: a non-empty string, the last one.
+				ReasoningContent json.RawMessage `json:"reasoning_content"`
+				Reasoning        json.RawMessage `json:"reasoning"`
 			} `json:"delta"`
 			Text         *string `json:"text"`
 			FinishReason *string `json:"finish_reason"`
@@ -192,7 +204,8 @@ func refInspectChunk(data []byte) (info ChunkInfo, ok bool) {
 	for _, ch := range c.Choices {
 		d := ch.Delta
 		if (d.Content != nil && *d.Content != "") || (d.Refusal != nil && *d.Refusal != "") ||
-			(len(d.ToolCalls) > 0 && string(d.ToolCalls) != "null") || (ch.Text != nil && *ch.Text != "") {
+			(len(d.ToolCalls) > 0 && string(d.ToolCalls) != "null") || (ch.Text != nil && *ch.Text != "") ||
+			nonEmptyString(d.ReasoningContent) || nonEmptyString(d.Reasoning) {
 			info.Content = true
 		}
 		if ch.FinishReason != nil && *ch.FinishReason != "" {

@@ -31,10 +31,11 @@ func (e *Event) IsDone() bool { return e.HasData && string(e.Data) == "[DONE]" }
 // longer lines are joined up to the size limit, so one reader per stream
 // costs little even with thousands of streams.
 type EventReader struct {
-	r   *bufio.Reader
-	src source
-	max int
-	buf []byte
+	r    *bufio.Reader
+	src  source
+	max  int
+	buf  []byte
+	name string // the last event name, reused while it repeats
 }
 
 // eventReaderSize is the read buffer of an EventReader: a dozen typical
@@ -80,6 +81,7 @@ func (er *EventReader) Reset(r io.Reader, max int) {
 		er.buf = nil
 	}
 	er.buf = er.buf[:0]
+	er.name = ""
 }
 
 // BeforeRead sets fn to be called whenever the reader is about to read
@@ -134,7 +136,10 @@ func (er *EventReader) Next() (Event, error) {
 			er.buf = append(er.buf, value...)
 			ev.HasData = true
 		case "event":
-			ev.Name = string(value)
+			if string(value) != er.name {
+				er.name = string(value)
+			}
+			ev.Name = er.name
 		}
 	}
 }
