@@ -39,11 +39,13 @@ func fullRequest(model, backend string) metrics.Request {
 	return metrics.Request{
 		Model: model, Backend: backend, Status: 200, Duration: 1200 * time.Millisecond,
 		Stream: true, PromptTokens: 120, CompletionTokens: 380, HasUsage: true, TTFT: 90 * time.Millisecond,
+		Endpoint: metrics.EndpointChat,
 	}
 }
 
 // BenchmarkRecordRequest measures one full request (counter, duration, two
-// token observations, TTFT) with its labels cached.
+// token observations, TTFT, and the endpoint families) with its labels
+// cached.
 func BenchmarkRecordRequest(b *testing.B) {
 	m, models, backends := benchMetrics(b, 1, 1)
 	ctx := context.Background()
@@ -52,6 +54,42 @@ func BenchmarkRecordRequest(b *testing.B) {
 	b.ReportAllocs()
 	for b.Loop() {
 		m.RecordRequest(ctx, r)
+	}
+}
+
+// BenchmarkRecordRequestWithKey is BenchmarkRecordRequest for a request
+// with an API key (the key families too).
+func BenchmarkRecordRequestWithKey(b *testing.B) {
+	m, models, backends := benchMetrics(b, 1, 1)
+	m.SetKnownKeys([]string{"team-a"})
+	ctx := context.Background()
+	r := fullRequest(models[0], backends[0])
+	r.Key = "team-a"
+	m.RecordRequest(ctx, r)
+	b.ReportAllocs()
+	for b.Loop() {
+		m.RecordRequest(ctx, r)
+	}
+}
+
+// BenchmarkRecordRateLimited measures one refusal count.
+func BenchmarkRecordRateLimited(b *testing.B) {
+	m, _, _ := benchMetrics(b, 1, 1)
+	m.SetKnownKeys([]string{"team-a"})
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.RecordRateLimited(ctx, "team-a", metrics.LimitTokens)
+	}
+}
+
+// BenchmarkRecordQueueWait measures one queue wait observation.
+func BenchmarkRecordQueueWait(b *testing.B) {
+	m, _, _ := benchMetrics(b, 1, 1)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		m.RecordQueueWait(ctx, 3*time.Millisecond, metrics.QueueServed)
 	}
 }
 
@@ -95,6 +133,7 @@ func BenchmarkStats1000Series(b *testing.B) {
 			m.RecordRequest(ctx, fullRequest(mo, be))
 		}
 	}
+	m.RecordQueueWait(ctx, time.Millisecond, metrics.QueueServed)
 	b.ReportAllocs()
 	for b.Loop() {
 		s, err := m.Stats(ctx)

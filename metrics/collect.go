@@ -21,35 +21,14 @@ type fold struct {
 	errors    map[string]uint64
 	fallbacks map[[2]string]uint64
 	tokens    TokenStats
-}
 
-type backendAgg struct {
-	requests, errors uint64
-	duration, probe  hist
-}
-
-type modelAgg struct {
-	requests, errors   uint64
-	prompt, completion uint64
-	duration, ttft     hist
-}
-
-func (f *fold) backend(label string) *backendAgg {
-	a := f.backends[label]
-	if a == nil {
-		a = &backendAgg{}
-		f.backends[label] = a
-	}
-	return a
-}
-
-func (f *fold) model(label string) *modelAgg {
-	a := f.models[label]
-	if a == nil {
-		a = &modelAgg{}
-		f.models[label] = a
-	}
-	return a
+	endpoints     map[string]*endpointAgg
+	keys          map[string]*keyAgg
+	rateLimited   map[string]uint64 // by limit
+	logSuppressed map[string]uint64 // by kind
+	reloads       ReloadStats
+	queue         QueueStats
+	queueWait     hist
 }
 
 // labels reads a data point's label values; overflow reports the SDK's
@@ -80,6 +59,11 @@ func (m *Metrics) collect(ctx context.Context) (*fold, error) {
 		models:    map[string]*modelAgg{},
 		errors:    map[string]uint64{},
 		fallbacks: map[[2]string]uint64{},
+
+		endpoints:     map[string]*endpointAgg{},
+		keys:          map[string]*keyAgg{},
+		rateLimited:   map[string]uint64{},
+		logSuppressed: map[string]uint64{},
 	}
 	for _, sm := range rm.ScopeMetrics {
 		if sm.Scope.Name != meterName {
@@ -93,110 +77,78 @@ func (m *Metrics) collect(ctx context.Context) (*fold, error) {
 }
 
 // add folds one instrument; the checked type switches make an unexpected
-// data type (a view changing aggregation) count as absent.
+// data type count as absent.
 func (f *fold) add(mt metricdata.Metrics) {
 	switch mt.Name {
 	case NameRequests:
-		if d, ok := mt.Data.(metricdata.Sum[int64]); ok {
-			for _, dp := range d.DataPoints {
-				f.addRequests(dp)
-			}
-		}
+		eachSum(mt.Data, f.addRequests)
 	case NameRequestDuration:
-		if d, ok := mt.Data.(metricdata.Histogram[float64]); ok {
-			for _, dp := range d.DataPoints {
-				f.duration.add(dp.Count, dp.Sum, dp.Bounds, dp.BucketCounts)
-				if v, over := labels(dp.Attributes, keyModel, keyBackend); !over {
-					f.model(v[0]).duration.add(dp.Count, dp.Sum, dp.Bounds, dp.BucketCounts)
-					f.backend(v[1]).duration.add(dp.Count, dp.Sum, nil, nil)
-				}
+		eachHistPoint(mt.Data, func(p *histPoint) {
+			f.duration.add(p, false)
+			if v, over := labels(p.attrs, keyModel, keyBackend); !over {
+				f.model(v[0]).duration.add(p, false)
+				f.backend(v[1]).duration.add(p, true)
 			}
-		}
+		})
 	case NameTimeToFirstToken:
-		if d, ok := mt.Data.(metricdata.Histogram[float64]); ok {
-			for _, dp := range d.DataPoints {
-				f.ttft.add(dp.Count, dp.Sum, dp.Bounds, dp.BucketCounts)
-				if v, over := labels(dp.Attributes, keyModel); !over {
-					f.model(v[0]).ttft.add(dp.Count, dp.Sum, nil, nil)
-				}
+		eachHistPoint(mt.Data, func(p *histPoint) {
+			f.ttft.add(p, false)
+			if v, over := labels(p.attrs, keyModel); !over {
+				f.model(v[0]).ttft.add(p, true)
 			}
-		}
+		})
 	case NameBackendLatency:
-		if d, ok := mt.Data.(metricdata.Histogram[float64]); ok {
-			for _, dp := range d.DataPoints {
-				if v, over := labels(dp.Attributes, keyBackend); !over {
-					f.backend(v[0]).probe.add(dp.Count, dp.Sum, nil, nil)
-				}
+		eachHistPoint(mt.Data, func(p *histPoint) {
+			if v, over := labels(p.attrs, keyBackend); !over {
+				f.backend(v[0]).probe.add(p, true)
 			}
-		}
+		})
 	case NameTokens:
-		if d, ok := mt.Data.(metricdata.Histogram[int64]); ok {
-			for _, dp := range d.DataPoints {
-				f.addTokens(dp)
-			}
-		}
+		eachHistPoint(mt.Data, f.addTokens)
 	case NameErrors:
-		if d, ok := mt.Data.(metricdata.Sum[int64]); ok {
-			for _, dp := range d.DataPoints {
-				v, over := labels(dp.Attributes, keyErrorType)
-				if over {
-					v[0] = OverflowLabel
-				}
-				f.errors[v[0]] += uint64(max(dp.Value, 0))
-			}
-		}
+		eachSum(mt.Data, func(a attribute.Set, n uint64) {
+			f.errors[labelOr(a, keyErrorType)] += n
+		})
 	case NameFallbacks:
-		if d, ok := mt.Data.(metricdata.Sum[int64]); ok {
-			for _, dp := range d.DataPoints {
-				v, over := labels(dp.Attributes, keyFromModel, keyToModel)
-				if over {
-					v[0], v[1] = OverflowLabel, OverflowLabel
-				}
-				f.fallbacks[[2]string{v[0], v[1]}] += uint64(max(dp.Value, 0))
+		eachSum(mt.Data, func(a attribute.Set, n uint64) {
+			v, over := labels(a, keyFromModel, keyToModel)
+			if over {
+				v[0], v[1] = OverflowLabel, OverflowLabel
 			}
+			f.fallbacks[[2]string{v[0], v[1]}] += n
+		})
+	default:
+		f.addGateway(mt)
+	}
+}
+
+// eachSum calls fn for every point of an int64 sum with its value (negative
+// values count as 0).
+func eachSum(data metricdata.Aggregation, fn func(attribute.Set, uint64)) {
+	if d, ok := data.(metricdata.Sum[int64]); ok {
+		for _, dp := range d.DataPoints {
+			fn(dp.Attributes, uint64(max(dp.Value, 0)))
 		}
 	}
 }
 
-func (f *fold) addRequests(dp metricdata.DataPoint[int64]) {
-	n := uint64(max(dp.Value, 0))
-	f.req.Total += n
-	v, over := labels(dp.Attributes, keyModel, keyBackend, keyStatus)
+// labelOr returns the value of key, or OverflowLabel for the SDK's
+// overflow point.
+func labelOr(a attribute.Set, key attribute.Key) string {
+	v, over := labels(a, key)
 	if over {
-		f.req.Overflow += n
-		return
+		return OverflowLabel
 	}
-	ok := success(v[2])
-	if ok {
-		f.req.Success += n
-	} else {
-		f.req.Errors += n
-	}
-	ma, ba := f.model(v[0]), f.backend(v[1])
-	ma.requests += n
-	ba.requests += n
-	if !ok {
-		ma.errors += n
-		ba.errors += n
-	}
+	return v[0]
 }
 
-func (f *fold) addTokens(dp metricdata.HistogramDataPoint[int64]) {
-	n := uint64(max(dp.Sum, 0))
-	f.tokens.Total += n
-	v, over := labels(dp.Attributes, keyModel, keyType)
-	if over {
-		return
+// orOverflow maps the empty value labels returns for the overflow point to
+// OverflowLabel.
+func orOverflow(v string) string {
+	if v == "" {
+		return OverflowLabel
 	}
-	ma := f.model(v[0])
-	switch v[1] {
-	case tokenPrompt:
-		f.tokens.Prompt += n
-		ma.prompt += n
-	case tokenCompletion:
-		f.tokens.Completion += n
-		ma.completion += n
-	}
+	return v
 }
 
 // success reports whether a status label is 2xx.
@@ -226,6 +178,7 @@ func (m *Metrics) build(f *fold) Stats {
 	s.Requests.P95DurationMs = f.duration.quantileMs(0.95)
 	s.Backends = m.buildBackends(f)
 	s.Models = m.buildModels(f)
+	m.buildGateway(f, &s)
 	for k, n := range f.fallbacks {
 		s.Fallbacks = append(s.Fallbacks, FallbackStats{From: m.models.originalOf(k[0]), To: m.models.originalOf(k[1]), Count: n})
 	}

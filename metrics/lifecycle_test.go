@@ -110,11 +110,18 @@ func TestStatsHandlerJSON(t *testing.T) {
 	}
 
 	doc := get()
-	for _, key := range []string{"uptime_seconds", "requests", "backends", "models", "errors", "tokens", "fallbacks", "time_to_first_token"} {
+	for _, key := range []string{"uptime_seconds", "requests", "backends", "models", "errors", "tokens", "fallbacks", "time_to_first_token",
+		"endpoints", "keys", "rate_limited", "queue", "reloads", "log_lines_suppressed"} {
 		assert.Contains(t, doc, key)
 	}
-	assert.Equal(t, []any{}, doc["fallbacks"], "empty lists are [] not null")
-	assert.Equal(t, map[string]any{}, doc["errors"])
+	for _, key := range []string{"fallbacks", "endpoints", "keys"} {
+		assert.Equal(t, []any{}, doc[key], "empty lists are [] not null: %s", key)
+	}
+	for _, key := range []string{"errors", "rate_limited", "log_lines_suppressed"} {
+		assert.Equal(t, map[string]any{}, doc[key], "empty maps are {} not null: %s", key)
+	}
+	assert.Equal(t, map[string]any{"depth": 0.0, "waited": 0.0, "average_wait_ms": 0.0, "p95_wait_ms": 0.0,
+		"served": 0.0, "timeouts": 0.0, "rejected": 0.0, "cancelled": 0.0}, doc["queue"])
 	backends := doc["backends"].([]any)
 	require.Len(t, backends, 1, "registry backends appear before any traffic")
 	b := backends[0].(map[string]any)
@@ -124,7 +131,8 @@ func TestStatsHandlerJSON(t *testing.T) {
 		assert.Contains(t, b, key)
 	}
 
-	m.RecordRequest(context.Background(), metrics.Request{Model: "llama3:8b", Backend: "gpu-1", Status: 200, Duration: 1234567 * time.Microsecond})
+	m.RecordRequest(context.Background(), metrics.Request{Model: "llama3:8b", Backend: "gpu-1", Status: 200, Duration: 1234567 * time.Microsecond,
+		Endpoint: metrics.EndpointChat})
 	doc = get()
 	req := doc["requests"].(map[string]any)
 	assert.Equal(t, 1.0, req["total"])
@@ -133,6 +141,9 @@ func TestStatsHandlerJSON(t *testing.T) {
 	model := doc["models"].([]any)[0].(map[string]any)
 	assert.Equal(t, "llama3:8b", model["name"], "original, unsanitised name")
 	assert.Equal(t, 1234.6, model["average_duration_ms"], "rounded to 1 dp")
+	endpoint := doc["endpoints"].([]any)[0].(map[string]any)
+	assert.Equal(t, map[string]any{"name": "chat", "requests": 1.0, "errors": 0.0, "average_duration_ms": 1234.6,
+		"p50_duration_ms": 1234.6, "p95_duration_ms": 1234.6, "prompt_tokens": 0.0, "completion_tokens": 0.0}, endpoint)
 }
 
 // TestCardinalityOverflowIsCounted forces the SDK's overflow series: totals
@@ -267,9 +278,14 @@ func TestConcurrentRecordingAndReading(t *testing.T) {
 				model := []string{"m1", "m2", "invented"}[i%3]
 				backend := []string{"a", "b"}[(i+w)%2]
 				m.RecordRequest(ctx, metrics.Request{Model: model, Backend: backend, Status: 200 + (i%2)*300,
-					Duration: time.Duration(i) * time.Millisecond, HasUsage: true, PromptTokens: 1, CompletionTokens: 1})
+					Duration: time.Duration(i) * time.Millisecond, HasUsage: true, PromptTokens: 1, CompletionTokens: 1,
+					Endpoint: []string{metrics.EndpointChat, metrics.EndpointEmbeddings, "bogus"}[i%3], Key: "k"})
+				m.RecordRateLimited(ctx, "k", metrics.LimitTokens)
+				m.RecordQueueWait(ctx, time.Millisecond, metrics.QueueServed)
 				if i%10 == 0 {
 					m.SetKnownModels([]string{"invented"})
+					m.SetKnownKeys([]string{"k"})
+					m.SetQueueDepth(func() int64 { return int64(i) })
 				}
 			}
 		})
@@ -283,5 +299,17 @@ func TestConcurrentRecordingAndReading(t *testing.T) {
 	assert.Equal(t, uint64(writers*each), s.Requests.Total)
 	assert.Equal(t, uint64(writers*each/2), s.Requests.Success)
 	assert.Equal(t, uint64(2*writers*each), s.Tokens.Total)
+	var epSum, keySum, limited uint64
+	for _, e := range s.Endpoints {
+		epSum += e.Requests
+	}
+	for _, k := range s.Keys {
+		keySum += k.Requests
+		limited += k.RateLimited
+	}
+	assert.Equal(t, uint64(writers*each), epSum)
+	assert.Equal(t, uint64(writers*each), keySum)
+	assert.Equal(t, uint64(writers*each), limited)
+	assert.Equal(t, uint64(writers*each), s.Queue.Served)
 	assert.Equal(t, float64(writers*each), scrape(t, m.Handler()).SumCounter(metrics.NameRequests))
 }

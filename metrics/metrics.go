@@ -4,17 +4,21 @@
 // A Metrics owns one OpenTelemetry MeterProvider with two readers: a
 // Prometheus exporter registered on a private (or embedder-supplied)
 // prometheus.Registry, and a cumulative ManualReader from which Stats is
-// computed, so both views come from the same instruments. Extra readers (for
-// example an OTLP periodic reader) can be added with WithReader.
+// computed, so both views come from the same instruments. The ManualReader
+// aggregates histograms as base-2 exponential histograms, so the
+// percentiles in Stats are accurate while /metrics keeps the contract's
+// explicit buckets. Extra readers (for example an OTLP periodic reader) can
+// be added with WithReader.
 //
 // Label values come only from a bounded set: models listed in the registry
-// or passed to SetKnownModels, backends in the registry, closed enums for
-// status, error type and token type. Anything else is recorded as
-// OtherLabel, so no client input can grow the number of series. Values are
-// sanitised with SanitizeLabel. Recording reuses precomputed attribute sets
-// and allocates nothing once a label tuple has been seen.
+// or passed to SetKnownModels, backends in the registry, API key names
+// passed to SetKnownKeys, closed enums for status, error type, token type,
+// endpoint, limit, queue outcome and reload result. Anything else is
+// recorded as OtherLabel, so no client input can grow the number of series.
+// Values are sanitised with SanitizeLabel. Recording reuses precomputed
+// attribute sets and allocates nothing once a label tuple has been seen.
 //
-// A nil *Metrics is valid: every Record method is then a no-op.
+// A nil *Metrics is valid: every Record and Set method is then a no-op.
 package metrics
 
 import (
@@ -48,7 +52,9 @@ type Metrics struct {
 	provider *sdkmetric.MeterProvider
 	manual   *sdkmetric.ManualReader
 	inst     *instruments
+	ext      *gatewayInstruments
 	fleet    metric.Registration
+	gateway  metric.Registration
 	start    time.Time
 	handler  http.Handler
 
@@ -62,6 +68,21 @@ type Metrics struct {
 	fallbacks memo[fallbackKey, []metric.AddOption]
 	probes    memo[string, []metric.RecordOption]
 	pendings  memo[string, []metric.ObserveOption]
+
+	endpoints  [numEndpoints]endpointEntry // immutable after New
+	epRequests counterVec[epStatusKey]
+
+	knownKeys     atomic.Pointer[map[string]struct{}]
+	keyNames      *names // key names accepted as labels
+	keyRequests   counterVec[keyStatusKey]
+	keyTokens     counterVec[keyTypeKey]
+	rateLimited   counterVec[keyLimitKey]
+	logSuppressed counterVec[ErrorType]
+	reloads       [2]*obsCounter // success, failure
+	queueOpts     [numOutcomes][]metric.RecordOption
+
+	queueDepth  atomic.Pointer[func() int64]    // never nil; points to nil when unset
+	backendLoad atomic.Pointer[BackendLoadFunc] // never nil; points to nil when unset
 
 	rmPool sync.Pool // *metricdata.ResourceMetrics reused by Stats
 
@@ -79,6 +100,8 @@ type options struct {
 	start            time.Time
 	exemplarFilter   exemplar.Filter
 	memoCap          int64
+	backendLoad      BackendLoadFunc
+	queueDepth       func() int64
 }
 
 // WithPrometheusRegistry makes the Prometheus exporter register on r, the embedder's
@@ -159,7 +182,9 @@ func New(reg *registry.Registry, opts ...Option) (*Metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("metrics: prometheus exporter: %w", err)
 	}
-	manual := sdkmetric.NewManualReader() // cumulative: Stats never resets
+	// Cumulative, so Stats never resets; exponential histograms for
+	// accurate percentiles.
+	manual := sdkmetric.NewManualReader(sdkmetric.WithAggregationSelector(statsAggregation))
 	popts := []sdkmetric.Option{
 		sdkmetric.WithResource(resource.Empty()),
 		sdkmetric.WithReader(exp),
@@ -171,21 +196,35 @@ func New(reg *registry.Registry, opts ...Option) (*Metrics, error) {
 		popts = append(popts, sdkmetric.WithReader(r))
 	}
 	m := &Metrics{
-		reg:      reg,
-		promReg:  o.promReg,
-		provider: sdkmetric.NewMeterProvider(popts...),
-		manual:   manual,
-		start:    o.start,
-		models:   newNames(o.memoCap),
-		backends: newNames(o.memoCap),
+		reg:       reg,
+		promReg:   o.promReg,
+		provider:  sdkmetric.NewMeterProvider(popts...),
+		manual:    manual,
+		start:     o.start,
+		models:    newNames(o.memoCap),
+		backends:  newNames(o.memoCap),
+		keyNames:  newNames(o.memoCap),
+		endpoints: newEndpointEntries(),
+		reloads:   newReloadCounters(),
+		queueOpts: newQueueOpts(),
 	}
 	m.reqs.max, m.errs.max, m.fallbacks.max = o.memoCap, o.memoCap, o.memoCap
 	m.probes.max, m.pendings.max = o.memoCap, o.memoCap
+	m.epRequests.max, m.keyRequests.max, m.keyTokens.max = o.memoCap, o.memoCap, o.memoCap
+	m.rateLimited.max, m.logSuppressed.max = o.memoCap, o.memoCap
 	m.known.Store(&map[string]struct{}{})
+	m.knownKeys.Store(&map[string]struct{}{})
+	m.queueDepth.Store(&o.queueDepth)
+	m.backendLoad.Store(&o.backendLoad)
 
 	meter := m.provider.Meter(meterName)
 	if m.inst, err = newInstruments(meter); err == nil {
 		m.fleet, err = m.registerFleet(meter)
+	}
+	if err == nil {
+		if m.ext, err = newGatewayInstruments(meter); err == nil {
+			m.gateway, err = m.registerGateway(meter)
+		}
 	}
 	if err != nil {
 		_ = m.provider.Shutdown(context.Background())
@@ -243,7 +282,7 @@ func (m *Metrics) SetKnownModels(names []string) {
 	m.known.Store(&set)
 }
 
-// Close unregisters the fleet callback and shuts the MeterProvider and all
+// Close unregisters the callbacks and shuts the MeterProvider and all
 // its readers down. Later calls return the first call's result. Recording
 // after Close is a no-op and Stats fails.
 func (m *Metrics) Close(ctx context.Context) error {
@@ -251,8 +290,7 @@ func (m *Metrics) Close(ctx context.Context) error {
 		return nil
 	}
 	m.closeOnce.Do(func() {
-		err := m.fleet.Unregister()
-		m.closeErr = errors.Join(err, m.provider.Shutdown(ctx))
+		m.closeErr = errors.Join(m.fleet.Unregister(), m.gateway.Unregister(), m.provider.Shutdown(ctx))
 	})
 	return m.closeErr
 }

@@ -2,6 +2,7 @@ package metrics_test
 
 import (
 	"context"
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -28,15 +29,21 @@ func newMix(t *testing.T) mixFixture {
 	gpu := addBackend(t, reg, "gpu-2", registry.StatusUnhealthy, "4o", "mistral")
 	m := newMetrics(t, reg, metrics.WithStartTime(time.Now().Add(-90*time.Second)))
 	m.SetKnownModels([]string{"fast"})
+	m.SetKnownKeys([]string{"team-a", "ci"})
 	ctx := context.Background()
 	ms := time.Millisecond
 	for _, r := range []metrics.Request{
-		{Model: "llama3:70b", Backend: "ollama-local:11434", Status: 200, Duration: 200 * ms, HasUsage: true, PromptTokens: 100, CompletionTokens: 50},
-		{Model: "llama3:70b", Backend: "ollama-local:11434", Status: 200, Duration: 400 * ms, HasUsage: true, PromptTokens: 100, CompletionTokens: 50, Stream: true, TTFT: 50 * ms},
-		{Model: "llama3:70b", Backend: "ollama-local:11434", Status: 200, Duration: 1500 * ms, HasUsage: true, PromptTokens: 100, CompletionTokens: 50, Stream: true, TTFT: 150 * ms},
-		{Model: "4o", Backend: "gpu-2", Status: 502, Duration: 2 * time.Second},
-		{Model: "gpt-5-turbo", Backend: "gpu-2", Status: 200, Duration: 100 * ms, HasUsage: true, PromptTokens: 10, CompletionTokens: 20},
-		{Model: "gpt-5-turbo", Backend: "gpu-2", Status: 200, Duration: 300 * ms, HasUsage: true, PromptTokens: 10, CompletionTokens: 20},
+		{Model: "llama3:70b", Backend: "ollama-local:11434", Status: 200, Duration: 200 * ms, HasUsage: true, PromptTokens: 100, CompletionTokens: 50,
+			Endpoint: metrics.EndpointChat, Key: "team-a"},
+		{Model: "llama3:70b", Backend: "ollama-local:11434", Status: 200, Duration: 400 * ms, HasUsage: true, PromptTokens: 100, CompletionTokens: 50, Stream: true, TTFT: 50 * ms,
+			Endpoint: metrics.EndpointChat, Key: "team-a"},
+		{Model: "llama3:70b", Backend: "ollama-local:11434", Status: 200, Duration: 1500 * ms, HasUsage: true, PromptTokens: 100, CompletionTokens: 50, Stream: true, TTFT: 150 * ms,
+			Endpoint: metrics.EndpointChat, Key: "intruder"},
+		{Model: "4o", Backend: "gpu-2", Status: 502, Duration: 2 * time.Second, Endpoint: metrics.EndpointEmbeddings, Key: "ci"},
+		{Model: "gpt-5-turbo", Backend: "gpu-2", Status: 200, Duration: 100 * ms, HasUsage: true, PromptTokens: 10, CompletionTokens: 20,
+			Endpoint: metrics.EndpointResponses},
+		{Model: "gpt-5-turbo", Backend: "gpu-2", Status: 200, Duration: 300 * ms, HasUsage: true, PromptTokens: 10, CompletionTokens: 20,
+			Endpoint: "made-up-endpoint"},
 		{Model: "llama3:70b", Backend: "ghost", Status: 200, Duration: 500 * ms},
 	} {
 		m.RecordRequest(ctx, r)
@@ -52,6 +59,33 @@ func newMix(t *testing.T) mixFixture {
 	m.RecordProbe(ctx, "ghost", 10*ms)
 	gpu.Begin()
 	gpu.Begin()
+
+	m.RecordRateLimited(ctx, "team-a", metrics.LimitRequests)
+	m.RecordRateLimited(ctx, "team-a", metrics.LimitRequests)
+	m.RecordRateLimited(ctx, "ci", metrics.LimitTokens)
+	m.RecordRateLimited(ctx, "nobody", "weird")
+	m.RecordRateLimited(ctx, "", metrics.LimitConcurrency)
+	m.RecordLogSuppressed(ctx, string(metrics.ErrorBackendError), 5)
+	m.RecordLogSuppressed(ctx, "bogus", 2)
+	m.RecordLogSuppressed(ctx, string(metrics.ErrorTimeout), 0)
+	for _, w := range []struct {
+		d       time.Duration
+		outcome string
+	}{
+		{10 * ms, metrics.QueueServed}, {30 * ms, metrics.QueueServed}, {5 * time.Second, metrics.QueueTimeout},
+		{0, metrics.QueueRejected}, {time.Second, metrics.QueueCancelled}, {2 * ms, "lost"},
+	} {
+		m.RecordQueueWait(ctx, w.d, w.outcome)
+	}
+	m.SetQueueDepth(func() int64 { return 3 })
+	m.RecordReload(ctx, nil)
+	m.RecordReload(ctx, nil)
+	m.RecordReload(ctx, errors.New("bad toml"))
+	m.SetBackendLoad(func(yield func(string, float64, float64, float64, bool) bool) {
+		_ = yield("ollama-local:11434", 2, 1, 0.5, true) &&
+			yield("gpu-2", 0, 0, 0, false) &&
+			yield("ghost", 1, 1, 1, true)
+	})
 	return mixFixture{reg: reg, m: m}
 }
 
@@ -157,8 +191,14 @@ func TestScrapeShape(t *testing.T) {
 		metrics.NameFallbacks: "COUNTER", metrics.NameTokens: "HISTOGRAM", metrics.NameBackendLatency: "HISTOGRAM",
 		metrics.NameTimeToFirstToken: "HISTOGRAM", metrics.NameBackendsTotal: "GAUGE", metrics.NameBackendsHealthy: "GAUGE",
 		metrics.NameModelsAvailable: "GAUGE", metrics.NamePendingRequests: "GAUGE",
+
+		metrics.NameEndpointRequests: "COUNTER", metrics.NameEndpointDuration: "HISTOGRAM", metrics.NameEndpointTokens: "COUNTER",
+		metrics.NameKeyRequests: "COUNTER", metrics.NameKeyTokens: "COUNTER", metrics.NameRateLimited: "COUNTER",
+		metrics.NameLogSuppressed: "COUNTER", metrics.NameQueueDepth: "GAUGE", metrics.NameQueueWait: "HISTOGRAM",
+		metrics.NameConfigReloads: "COUNTER", metrics.NameBackendReportedRunning: "GAUGE",
+		metrics.NameBackendReportedWaiting: "GAUGE", metrics.NameBackendKVCacheUsage: "GAUGE",
 	}
-	require.Len(t, f, len(want), "exactly the contract's families")
+	require.Len(t, f, len(want), "exactly the contract's families and the gateway's")
 	for name, typ := range want {
 		mf := f[name]
 		require.NotNil(t, mf, name)
@@ -180,8 +220,11 @@ func TestStatsMatchesMix(t *testing.T) {
 	assert.Equal(t, uint64(1), s.Requests.Errors)
 	assert.Zero(t, s.Requests.Overflow)
 	assert.Equal(t, 714.3, s.Requests.AverageDurationMs)
-	assert.InDelta(t, 375, s.Requests.P50DurationMs, 0.11)
-	assert.InDelta(t, 2237.5, s.Requests.P95DurationMs, 0.11)
+	// Durations 100 200 300 400 500 1500 2000 ms: the percentiles are
+	// near the true ones, not interpolated in the 0.25–0.5 s and 1–2.5 s
+	// buckets (375 and 2237.5 ms).
+	assertNear(t, 400, s.Requests.P50DurationMs)
+	assertNear(t, 2000, s.Requests.P95DurationMs)
 
 	assert.Equal(t, []metrics.BackendStats{
 		{ID: "gpu-2", Name: "gpu-2 name", Status: "unhealthy", Requests: 3, Errors: 1, AverageLatencyMs: 800, Pending: 2},
@@ -189,19 +232,38 @@ func TestStatsMatchesMix(t *testing.T) {
 		{ID: "other", Name: "other", Requests: 1, AverageLatencyMs: 500, ProbeLatencyMs: 10},
 	}, s.Backends)
 
+	for _, tc := range []struct{ p50, p95 float64 }{{2000, 2000}, {400, 1500}, {0, 0}, {100, 300}} {
+		require.NotEmpty(t, s.Models)
+		assertNear(t, tc.p50, s.Models[0].P50DurationMs, s.Models[0].Name)
+		assertNear(t, tc.p95, s.Models[0].P95DurationMs, s.Models[0].Name)
+		s.Models[0].P50DurationMs, s.Models[0].P95DurationMs = 0, 0
+		s.Models = append(s.Models[1:], s.Models[0]) // rotate: all four end where they began
+	}
 	assert.Equal(t, []metrics.ModelStats{
-		{Name: "4o", Requests: 1, Errors: 1, AverageDurationMs: 2000, P50DurationMs: 1750, P95DurationMs: 2425},
-		{Name: "llama3:70b", Requests: 4, AverageDurationMs: 650, P50DurationMs: 375, P95DurationMs: 2200,
-			PromptTokens: 300, CompletionTokens: 150, AverageTTFTMs: 100},
+		{Name: "4o", Requests: 1, Errors: 1, AverageDurationMs: 2000},
+		{Name: "llama3:70b", Requests: 4, AverageDurationMs: 650, PromptTokens: 300, CompletionTokens: 150, AverageTTFTMs: 100},
 		{Name: "mistral"},
-		{Name: "other", Requests: 2, AverageDurationMs: 200, P50DurationMs: 100, P95DurationMs: 475,
-			PromptTokens: 20, CompletionTokens: 40},
+		{Name: "other", Requests: 2, AverageDurationMs: 200, PromptTokens: 20, CompletionTokens: 40},
 	}, s.Models)
 
 	assert.Equal(t, map[string]uint64{"model_not_found": 1, "backend_error": 2, "other": 1}, s.Errors)
 	assert.Equal(t, metrics.TokenStats{Prompt: 320, Completion: 190, Total: 510}, s.Tokens)
 	assert.Equal(t, []metrics.FallbackStats{{From: "fast", To: "llama3:70b", Count: 1}, {From: "other", To: "4o", Count: 1}}, s.Fallbacks)
-	assert.Equal(t, metrics.LatencyStats{Count: 2, AverageMs: 100, P50Ms: 50, P95Ms: 235}, s.TimeToFirstToken)
+	assertNear(t, 50, s.TimeToFirstToken.P50Ms)
+	assertNear(t, 150, s.TimeToFirstToken.P95Ms)
+	assert.Equal(t, uint64(2), s.TimeToFirstToken.Count)
+	assert.Equal(t, 100.0, s.TimeToFirstToken.AverageMs)
+}
+
+// assertNear checks a percentile against the true value: within 10%, and
+// exact for 0.
+func assertNear(t *testing.T, want, got float64, msg ...any) {
+	t.Helper()
+	if want == 0 {
+		assert.Zero(t, got, msg...)
+		return
+	}
+	assert.InEpsilon(t, want, got, 0.1, msg...)
 }
 
 // TestStatsAgreesWithScrape compares the two views taken one after the

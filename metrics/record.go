@@ -33,6 +33,14 @@ type Request struct {
 	// TTFT is the time to the first content chunk of a stream; 0 means
 	// not measured and records nothing.
 	TTFT time.Duration
+	// Endpoint is the inference API the request came in on, one of the
+	// Endpoint constants (label "endpoint" of nexus_endpoint_* families);
+	// any other value, "" included, is recorded as OtherLabel.
+	Endpoint string
+	// Key is the configured name of the client's API key (label "key" of
+	// nexus_key_* families); a name not passed to SetKnownKeys is recorded
+	// as OtherLabel, and "" (no key) records nothing in those families.
+	Key string
 }
 
 // ErrorType is the closed set of values of the error_type label.
@@ -176,15 +184,17 @@ func cloneName(s string) string {
 
 // RecordRequest records one request that reached a backend: it counts it in
 // nexus_requests_total, observes its duration, its token usage when
-// HasUsage is set, and its TTFT when positive.
+// HasUsage is set, and its TTFT when positive; and it records the same
+// request, duration and usage by endpoint and, when Key is set, by key.
 func (m *Metrics) RecordRequest(ctx context.Context, r Request) {
 	if m == nil {
 		return
 	}
 	e := m.requestEntry(r.Model, r.Backend, r.Status)
 	in := m.inst
+	seconds := nonNegative(r.Duration).Seconds()
 	in.requests.Add(ctx, 1, e.add...)
-	in.duration.Record(ctx, nonNegative(r.Duration).Seconds(), e.rec...)
+	in.duration.Record(ctx, seconds, e.rec...)
 	if r.HasUsage {
 		if r.PromptTokens >= 0 {
 			in.tokens.Record(ctx, r.PromptTokens, e.prompt...)
@@ -195,6 +205,11 @@ func (m *Metrics) RecordRequest(ctx context.Context, r Request) {
 	}
 	if r.TTFT > 0 {
 		in.ttft.Record(ctx, r.TTFT.Seconds(), e.rec...)
+	}
+	status := normStatus(r.Status)
+	m.recordEndpoint(ctx, &r, status, seconds)
+	if r.Key != "" {
+		m.recordKey(&r, status)
 	}
 }
 

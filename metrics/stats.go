@@ -14,10 +14,14 @@ const OverflowLabel = "_overflow"
 // Stats is the /v1/stats document: a summary of the instruments computed
 // from one ManualReader collection, so its totals equal what /metrics
 // reports at the same moment. Durations are in milliseconds rounded to one
-// decimal; an average over nothing is 0. Backends are sorted by id, models
-// by name, fallbacks by from then to. Names are shown as configured, not
-// sanitised; two names that sanitise to the same label share one series, so
-// both show its figures.
+// decimal; an average over nothing is 0. Percentiles come from the
+// ManualReader's exponential histograms (within a few percent of the true
+// value, clamped to the recorded minimum and maximum), not from the
+// coarse buckets /metrics shows. Backends are sorted by id, models,
+// endpoints and keys by name, fallbacks by from then to. Names are shown as
+// configured, not sanitised; two names that sanitise to the same label
+// share one series, so both show its figures. Lists are [] and maps {}
+// when empty, never null.
 type Stats struct {
 	// UptimeSeconds counts whole seconds since the start time.
 	UptimeSeconds uint64 `json:"uptime_seconds"`
@@ -37,6 +41,21 @@ type Stats struct {
 	Fallbacks []FallbackStats `json:"fallbacks"`
 	// TimeToFirstToken summarises nexus_time_to_first_token_seconds.
 	TimeToFirstToken LatencyStats `json:"time_to_first_token"`
+	// Endpoints has every endpoint label seen in nexus_endpoint_* (the
+	// Endpoint constants and OtherLabel).
+	Endpoints []EndpointStats `json:"endpoints"`
+	// Keys has every key passed to SetKnownKeys, even without requests,
+	// plus any other key label seen (OtherLabel, NoKeyLabel, keys no
+	// longer configured).
+	Keys []KeyStats `json:"keys"`
+	// RateLimited sums nexus_rate_limited_total by limit.
+	RateLimited map[string]uint64 `json:"rate_limited"`
+	// Queue summarises the gateway's queue.
+	Queue QueueStats `json:"queue"`
+	// Reloads counts nexus_config_reloads_total.
+	Reloads ReloadStats `json:"reloads"`
+	// LogLinesSuppressed sums nexus_log_lines_suppressed_total by kind.
+	LogLinesSuppressed map[string]uint64 `json:"log_lines_suppressed"`
 }
 
 // RequestStats counts requests that reached a backend.
@@ -51,8 +70,7 @@ type RequestStats struct {
 	// the cardinality limit, so they are neither Success nor Errors.
 	Overflow uint64 `json:"overflow,omitempty"`
 	// AverageDurationMs, P50DurationMs and P95DurationMs describe
-	// nexus_request_duration_seconds over all requests; percentiles are
-	// interpolated within buckets as PromQL's histogram_quantile does.
+	// nexus_request_duration_seconds over all requests.
 	AverageDurationMs float64 `json:"average_duration_ms"`
 	P50DurationMs     float64 `json:"p50_duration_ms"`
 	P95DurationMs     float64 `json:"p95_duration_ms"`
