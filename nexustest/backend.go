@@ -24,18 +24,21 @@ type Backend struct {
 	cfg  config
 	addr string // host:port, fixed at first listen so URL survives Restart
 	url  string
+	tag  string // the port: makes stored response ids unique among backends
 
 	// Runtime behaviour, changed by the Set* methods.
-	chatFail   atomic.Int64
+	reqFail    atomic.Int64
 	probeFail  atomic.Int64
 	delay      atomic.Int64 // time.Duration
 	probeDelay atomic.Int64 // time.Duration
 	content    atomic.Pointer[content]
 	models     atomic.Pointer[modelSet]
 
-	ids atomic.Int64 // chat completion id sequence
+	ids atomic.Int64 // id sequence of replies (chat, completions, messages, ...)
 
-	rec recorder
+	rec    recorder
+	stored responseStore
+	routes routeTable
 
 	mu     sync.Mutex // guards gen and closed
 	gen    *generation
@@ -92,13 +95,18 @@ func Start(opts ...Option) (*Backend, error) {
 			o(&cfg)
 		}
 	}
+	if err := prepare(&cfg); err != nil {
+		return nil, err
+	}
 	b := &Backend{cfg: cfg}
-	b.chatFail.Store(int64(cfg.fail))
+	b.reqFail.Store(int64(cfg.fail))
 	b.delay.Store(int64(cfg.delay))
 	b.probeDelay.Store(int64(cfg.probeDelay))
 	b.content.Store(newContent(&cfg))
 	b.models.Store(newModelSet(cfg.models))
 	b.rec.init(cfg.noRecord)
+	b.stored.init()
+	b.routes = b.newRouteTable()
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -106,6 +114,7 @@ func Start(opts ...Option) (*Backend, error) {
 	}
 	b.addr = ln.Addr().String()
 	b.url = "http://" + b.addr
+	_, b.tag, _ = net.SplitHostPort(b.addr)
 	b.mu.Lock()
 	b.gen = b.serve(ln)
 	b.mu.Unlock()
@@ -235,22 +244,28 @@ func (b *Backend) Close() {
 	}
 }
 
-// SetFail makes the chat endpoint and the probe endpoints (/v1/models,
-// /api/tags, /api/show, /health) answer status with an error envelope; 0
-// makes the backend healthy again.
+// SetFail makes every inference endpoint and the probe endpoints
+// (/v1/models, /api/tags, /api/show, /health) answer status with an error
+// envelope; 0 makes the backend healthy again.
 func (b *Backend) SetFail(status int) {
-	b.chatFail.Store(int64(status))
+	b.reqFail.Store(int64(status))
 	b.probeFail.Store(int64(status))
 }
 
-// SetChatFail is SetFail for the chat endpoint only: probes stay healthy.
-func (b *Backend) SetChatFail(status int) { b.chatFail.Store(int64(status)) }
+// SetInferenceFail is SetFail for the inference endpoints only (chat,
+// completions, embeddings, rerank, responses, messages): probes stay
+// healthy. It is the runtime form of the Fail option.
+func (b *Backend) SetInferenceFail(status int) { b.reqFail.Store(int64(status)) }
+
+// SetChatFail is the former name of SetInferenceFail, kept for existing
+// callers: despite its name it applies to every inference endpoint.
+func (b *Backend) SetChatFail(status int) { b.SetInferenceFail(status) }
 
 // SetModels replaces the served models. Later requests and probes see the
 // new list.
 func (b *Backend) SetModels(ids ...string) { b.models.Store(newModelSet(ids)) }
 
-// SetDelay changes the wait before chat response headers (see Delay).
+// SetDelay changes the wait before inference response headers (see Delay).
 func (b *Backend) SetDelay(d time.Duration) { b.delay.Store(int64(d)) }
 
 // SetProbeDelay changes the wait before probe answers (see ProbeDelay).
@@ -262,7 +277,7 @@ func (b *Backend) SetReply(text string) {
 	b.content.Store(&content{reply: text, chunks: splitWords(text)})
 }
 
-// route records the request and dispatches it by path.
+// route records the request and dispatches it by path (see routes.go).
 func (b *Backend) route(w http.ResponseWriter, r *http.Request) {
 	if g, _ := r.Context().Value(genKey{}).(*generation); g != nil {
 		if !g.enter() {
@@ -274,49 +289,34 @@ func (b *Backend) route(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("X-Nexustest-Backend", b.cfg.name)
 	body, err := b.rec.record(r)
+	d := openAIDialect
+	if b.cfg.anthropic {
+		d = anthropicDialect
+	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_request_error", nil,
-			fmt.Sprintf("nexustest %s: reading request body: %v", b.cfg.name, err))
+		b.badRequest(w, d, "", fmt.Sprintf("reading request body: %v", err))
 		return
 	}
-	switch r.URL.Path {
-	case "/v1/chat/completions":
-		if !allow(w, r, http.MethodPost) {
-			return
-		}
-		b.chat(w, r, body)
-	case "/v1/models":
-		if allow(w, r, http.MethodGet, http.MethodHead) {
-			b.probe(w, r, b.openAIModels)
-		}
-	case "/api/tags":
-		if allow(w, r, http.MethodGet, http.MethodHead) {
-			b.probe(w, r, b.ollamaTags)
-		}
-	case "/api/show":
-		if allow(w, r, http.MethodPost) {
-			b.probe(w, r, func(w http.ResponseWriter, _ *http.Request) { b.ollamaShow(w, body) })
-		}
-	case "/health":
-		if allow(w, r, http.MethodGet, http.MethodHead) {
-			b.probe(w, r, llamaHealth)
-		}
-	default:
+	rt, ok := b.lookup(r.URL.Path)
+	if !ok {
 		code := "not_found"
-		writeError(w, http.StatusNotFound, "invalid_request_error", &code,
-			fmt.Sprintf("nexustest %s: no route for %s %s", b.cfg.name, r.Method, r.URL.Path))
+		b.notFound(w, d, code, fmt.Sprintf("nexustest %s: no route for %s %s", b.cfg.name, r.Method, r.URL.Path))
+		return
+	}
+	if b.allow(w, r, rt.dialect, rt.methods...) && b.admit(w, r, rt) {
+		rt.serve(w, r, body)
 	}
 }
 
-// allow answers 405 unless r uses one of methods.
-func allow(w http.ResponseWriter, r *http.Request, methods ...string) bool {
+// allow answers 405 in dialect d unless r uses one of methods.
+func (b *Backend) allow(w http.ResponseWriter, r *http.Request, d dialect, methods ...string) bool {
 	for _, m := range methods {
 		if r.Method == m {
 			return true
 		}
 	}
 	w.Header().Set("Allow", strings.Join(methods, ", "))
-	writeError(w, http.StatusMethodNotAllowed, "invalid_request_error", nil,
+	b.fail(w, d, http.StatusMethodNotAllowed, "invalid_request_error", nil, nil,
 		fmt.Sprintf("nexustest: method %s not allowed on %s", r.Method, r.URL.Path))
 	return false
 }

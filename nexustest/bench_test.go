@@ -36,3 +36,35 @@ func BenchmarkChat(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkEndpoints measures one round trip per inference endpoint, plain
+// and streamed, the baseline of the gateway's per-endpoint benchmarks.
+func BenchmarkEndpoints(b *testing.B) {
+	for _, ec := range endpointCases() {
+		for _, body := range []string{ec.body, ec.stream} {
+			if body == "" {
+				continue
+			}
+			name := ec.name + "/plain"
+			if body == ec.stream {
+				name = ec.name + "/stream"
+			}
+			b.Run(name, func(b *testing.B) {
+				be := nexustest.NewBackend(b, nexustest.NoRecord())
+				c := newClient(b)
+				b.ReportAllocs()
+				for b.Loop() {
+					resp, err := c.Post(be.URL()+ec.path, "application/json", strings.NewReader(body))
+					if err != nil {
+						b.Fatal(err)
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != http.StatusOK {
+						b.Fatal(resp.Status)
+					}
+				}
+			})
+		}
+	}
+}

@@ -10,8 +10,15 @@ import (
 	"strings"
 	"testing"
 
+	anthropic "github.com/anthropics/anthropic-sdk-go"
+	aoption "github.com/anthropics/anthropic-sdk-go/option"
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
+	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
+
+	"github.com/nexusllm/nexus/nexustest"
 )
 
 // TestMain fails the run if any goroutine (server, handler, client) outlives
@@ -120,4 +127,103 @@ func contentOf(t testing.TB, payload string) (string, bool) {
 		return "", false
 	}
 	return *c.Choices[0].Delta.Content, true
+}
+
+// sseEvent is one server-sent event: its event: name ("" if none) and data.
+type sseEvent struct {
+	Name string
+	Data string
+}
+
+// readNamedEvents reads every event of an SSE body until EOF. It returns the
+// events and the read error, nil at a clean EOF.
+func readNamedEvents(r io.Reader) ([]sseEvent, error) {
+	br := bufio.NewReader(r)
+	var events []sseEvent
+	var cur sseEvent
+	for {
+		line, err := br.ReadBytes('\n')
+		line = bytes.TrimRight(line, "\r\n")
+		switch {
+		case len(line) == 0 && err == nil:
+			if cur.Data != "" {
+				events = append(events, cur)
+			}
+			cur = sseEvent{}
+		case bytes.HasPrefix(line, []byte("event: ")):
+			cur.Name = string(line[len("event: "):])
+		case bytes.HasPrefix(line, []byte("data: ")):
+			cur.Data = string(line[len("data: "):])
+		}
+		if err == io.EOF {
+			return events, nil
+		}
+		if err != nil {
+			return events, err
+		}
+	}
+}
+
+// postTo sends a POST with a JSON body to path and returns the response,
+// whose body the caller reads and closes.
+func postTo(t testing.TB, ctx context.Context, c *http.Client, url, body string, hdr ...string) *http.Response {
+	t.Helper()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, strings.NewReader(body))
+	require.NoError(t, err)
+	req.Header.Set("Content-Type", "application/json")
+	for i := 0; i+1 < len(hdr); i += 2 {
+		req.Header.Set(hdr[i], hdr[i+1])
+	}
+	resp, err := c.Do(req)
+	require.NoError(t, err)
+	return resp
+}
+
+// openaiClient returns an openai-go client for b, with its own transport
+// closed with the test and no retries.
+func openaiClient(t testing.TB, b *nexustest.Backend, opts ...option.RequestOption) openai.Client {
+	t.Helper()
+	base := []option.RequestOption{
+		option.WithBaseURL(b.URL() + "/v1/"),
+		option.WithAPIKey("sk-test"),
+		option.WithMaxRetries(0),
+		option.WithHTTPClient(newClient(t)),
+	}
+	return openai.NewClient(append(base, opts...)...)
+}
+
+// anthropicClient returns an anthropic-sdk-go client for b, with its own
+// transport closed with the test and no retries.
+func anthropicClient(t testing.TB, b *nexustest.Backend, opts ...aoption.RequestOption) anthropic.Client {
+	t.Helper()
+	base := []aoption.RequestOption{
+		aoption.WithBaseURL(b.URL() + "/"),
+		aoption.WithAPIKey("sk-ant-test"),
+		aoption.WithMaxRetries(0),
+		aoption.WithHTTPClient(newClient(t)),
+	}
+	return anthropic.NewClient(append(base, opts...)...)
+}
+
+// errorOf decodes an OpenAI error envelope and returns its error object.
+func errorOf(t testing.TB, data []byte) map[string]any {
+	t.Helper()
+	m := decode(t, data)
+	require.Len(t, m, 1, "only the error key: %s", data)
+	e, ok := m["error"].(map[string]any)
+	require.True(t, ok, "error object: %s", data)
+	return e
+}
+
+// anthropicErrorOf decodes an Anthropic error envelope and returns its
+// error object.
+func anthropicErrorOf(t testing.TB, data []byte) map[string]any {
+	t.Helper()
+	m := decode(t, data)
+	require.Equal(t, "error", m["type"], "body: %s", data)
+	assert.NotEmpty(t, m["request_id"])
+	e, ok := m["error"].(map[string]any)
+	require.True(t, ok, "error object: %s", data)
+	assert.NotEmpty(t, e["message"])
+	return e
 }

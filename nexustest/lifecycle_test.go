@@ -267,7 +267,7 @@ func TestConcurrentUse(t *testing.T) {
 	var wg sync.WaitGroup
 	for i := range workers {
 		wg.Go(func() {
-			m := model(i)
+			m := modelAt(i)
 			req, _ := http.NewRequest("POST", b.URL()+"/v1/chat/completions",
 				strings.NewReader(chatBody(m, false, false, "hello")))
 			resp, err := c.Do(req)
@@ -289,7 +289,7 @@ func TestConcurrentUse(t *testing.T) {
 			}
 		})
 		wg.Go(func() { // runtime controls and readers race with the requests
-			b.SetReply("reply " + model(i))
+			b.SetReply("reply " + modelAt(i))
 			b.SetDelay(0)
 			b.SetModels("a", "b")
 			b.SetFail(0)
@@ -305,7 +305,7 @@ func TestConcurrentUse(t *testing.T) {
 	assert.Zero(t, b.Canceled())
 }
 
-func model(i int) string { return []string{"a", "b"}[i%2] }
+func modelAt(i int) string { return []string{"a", "b"}[i%2] }
 
 func TestStartWithoutTB(t *testing.T) {
 	t.Parallel()

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"strings"
 	"time"
 )
 
@@ -22,7 +23,11 @@ func (b *Backend) probe(w http.ResponseWriter, r *http.Request, h http.HandlerFu
 		return
 	}
 	if s := b.probeFail.Load(); failing(s) {
-		writeFailure(w, int(s))
+		d := openAIDialect
+		if b.cfg.anthropic {
+			d = anthropicDialect
+		}
+		b.injectFailure(w, d, int(s))
 		return
 	}
 	h(w, r)
@@ -40,14 +45,65 @@ type openAIModel struct {
 	OwnedBy string `json:"owned_by"`
 }
 
-// openAIModels answers GET /v1/models (OpenAI, vLLM, LM Studio, ...).
-func (b *Backend) openAIModels(w http.ResponseWriter, _ *http.Request) {
+// listModels answers GET /v1/models in OpenAI's shape (OpenAI, vLLM, LM
+// Studio, ...) or, with Anthropic, in Anthropic's.
+func (b *Backend) listModels(w http.ResponseWriter, _ *http.Request) {
 	ids := b.models.Load().ids
+	if b.cfg.anthropic {
+		list := anthropicModelList{Data: make([]anthropicModel, 0, len(ids))}
+		for _, id := range ids {
+			list.Data = append(list.Data, newAnthropicModel(id))
+		}
+		if len(ids) > 0 {
+			list.FirstID, list.LastID = &ids[0], &ids[len(ids)-1]
+		}
+		writeJSON(w, http.StatusOK, list)
+		return
+	}
 	list := openAIModelList{Object: "list", Data: make([]openAIModel, 0, len(ids))}
 	for _, id := range ids {
-		list.Data = append(list.Data, openAIModel{ID: id, Object: "model", Created: modelCreated, OwnedBy: "nexustest"})
+		list.Data = append(list.Data, newOpenAIModel(id))
 	}
 	writeJSON(w, http.StatusOK, list)
+}
+
+// modelByID answers GET /v1/models/{id}: one entry of the list, or 404.
+func (b *Backend) modelByID(w http.ResponseWriter, r *http.Request) {
+	id := strings.TrimPrefix(r.URL.Path, "/v1/models/")
+	switch {
+	case !b.models.Load().has[id] && b.cfg.anthropic:
+		b.notFound(w, anthropicDialect, "", "model: "+id)
+	case !b.models.Load().has[id]:
+		b.notFound(w, openAIDialect, "model_not_found",
+			fmt.Sprintf("nexustest %s: the model '%s' does not exist", b.cfg.name, id))
+	case b.cfg.anthropic:
+		writeJSON(w, http.StatusOK, newAnthropicModel(id))
+	default:
+		writeJSON(w, http.StatusOK, newOpenAIModel(id))
+	}
+}
+
+func newOpenAIModel(id string) openAIModel {
+	return openAIModel{ID: id, Object: "model", Created: modelCreated, OwnedBy: "nexustest"}
+}
+
+// anthropicModelList is the shape of Anthropic's GET /v1/models.
+type anthropicModelList struct {
+	Data    []anthropicModel `json:"data"`
+	HasMore bool             `json:"has_more"`
+	FirstID *string          `json:"first_id"`
+	LastID  *string          `json:"last_id"`
+}
+
+type anthropicModel struct {
+	Type        string `json:"type"` // always "model"
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	CreatedAt   string `json:"created_at"` // RFC 3339
+}
+
+func newAnthropicModel(id string) anthropicModel {
+	return anthropicModel{Type: "model", ID: id, DisplayName: id, CreatedAt: modelModifiedAt}
 }
 
 type ollamaTagList struct {

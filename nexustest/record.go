@@ -11,10 +11,11 @@ import (
 
 // RecordedRequest is a copy of one request the backend received.
 type RecordedRequest struct {
-	Method string
-	Path   string
-	Header http.Header // includes Authorization, so tests can check key forwarding
-	Body   []byte
+	Method   string
+	Path     string      // the URL path, without the query
+	RawQuery string      // the query as sent, without '?', such as "beta=true"; "" for none
+	Header   http.Header // all headers, Authorization, x-api-key and anthropic-beta included
+	Body     []byte
 }
 
 // recorder keeps what the backend received and the request counters.
@@ -51,10 +52,11 @@ func (rc *recorder) record(r *http.Request) ([]byte, error) {
 	rc.hits[r.URL.Path]++
 	if !rc.noRecord {
 		rc.requests = append(rc.requests, RecordedRequest{
-			Method: r.Method,
-			Path:   r.URL.Path,
-			Header: r.Header.Clone(),
-			Body:   bytes.Clone(body),
+			Method:   r.Method,
+			Path:     r.URL.Path,
+			RawQuery: r.URL.RawQuery,
+			Header:   r.Header.Clone(),
+			Body:     bytes.Clone(body),
 		})
 	}
 	rc.mu.Unlock()
@@ -77,10 +79,11 @@ func (b *Backend) Requests() []RecordedRequest {
 	out := make([]RecordedRequest, len(b.rec.requests))
 	for i, r := range b.rec.requests {
 		out[i] = RecordedRequest{
-			Method: r.Method,
-			Path:   r.Path,
-			Header: r.Header.Clone(),
-			Body:   bytes.Clone(r.Body),
+			Method:   r.Method,
+			Path:     r.Path,
+			RawQuery: r.RawQuery,
+			Header:   r.Header.Clone(),
+			Body:     bytes.Clone(r.Body),
 		}
 	}
 	return out
@@ -100,11 +103,12 @@ func (b *Backend) Hits(path string) int64 {
 // failed, invalid and cancelled ones.
 func (b *Backend) ChatHits() int64 { return b.rec.chat.Load() }
 
-// InFlight returns how many chat completions handlers are running now.
+// InFlight returns how many inference handlers (any endpoint but the
+// probes) are running now.
 func (b *Backend) InFlight() int64 { return b.rec.inFlight.Load() }
 
-// Canceled returns how many chat requests had their request context
-// cancelled before the handler finished, because the client (or the gateway
+// Canceled returns how many inference requests (any endpoint but the
+// probes) had their request context cancelled before the handler finished, because the client (or the gateway
 // in front) went away. Requests cut by Stop, Close or DropAfter do not count.
 func (b *Backend) Canceled() int64 {
 	b.rec.mu.Lock()

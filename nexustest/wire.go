@@ -38,33 +38,21 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_, _ = w.Write(data)
 }
 
-// writeError answers status with an OpenAI error envelope.
-func writeError(w http.ResponseWriter, status int, typ string, code *string, msg string) {
-	writeJSON(w, status, errorEnvelope{Error: errorDetail{Message: msg, Type: typ, Code: code}})
-}
-
 // failing reports whether status asks for an injected failure. 0 (and any
 // value WriteHeader would reject) means healthy.
 func failing(status int64) bool { return status >= 100 && status <= 999 }
 
-// writeFailure answers an injected failure with status.
-func writeFailure(w http.ResponseWriter, status int) {
-	if status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable {
-		w.Header().Set("Retry-After", "1")
-	}
-	code := strconv.Itoa(status)
-	writeError(w, status, "server_error", &code, injectedFailure)
-}
-
 // chatRequest is the part of a chat completions request the fake reads.
 // Everything else is accepted and ignored.
 type chatRequest struct {
-	Model         *string       `json:"model"`
-	Messages      []chatMessage `json:"messages"`
-	Stream        bool          `json:"stream"`
-	StreamOptions *struct {
-		IncludeUsage bool `json:"include_usage"`
-	} `json:"stream_options"`
+	baseRequest
+	Messages      []chatMessage   `json:"messages"`
+	Tools         json.RawMessage `json:"tools"`
+	StreamOptions *streamOptions  `json:"stream_options"`
+}
+
+type streamOptions struct {
+	IncludeUsage bool `json:"include_usage"`
 }
 
 type chatMessage struct {
@@ -130,8 +118,21 @@ type completionChoice struct {
 }
 
 type assistantReply struct {
-	Role    string `json:"role"`
-	Content string `json:"content"`
+	Role             string         `json:"role"`
+	Content          *string        `json:"content"` // null with tool calls and no preamble
+	ReasoningContent string         `json:"reasoning_content,omitempty"`
+	ToolCalls        []toolCallWire `json:"tool_calls,omitempty"`
+}
+
+type toolCallWire struct {
+	ID       string       `json:"id"`
+	Type     string       `json:"type"` // always "function"
+	Function functionWire `json:"function"`
+}
+
+type functionWire struct {
+	Name      string `json:"name"`
+	Arguments string `json:"arguments"` // JSON text
 }
 
 // chunk is one chat.completion.chunk event of a streamed reply.
@@ -153,6 +154,22 @@ type chunkChoice struct {
 }
 
 type delta struct {
-	Role    string  `json:"role,omitempty"`
-	Content *string `json:"content,omitempty"`
+	Role             string          `json:"role,omitempty"`
+	Content          *string         `json:"content,omitempty"`
+	ReasoningContent *string         `json:"reasoning_content,omitempty"`
+	ToolCalls        []deltaToolCall `json:"tool_calls,omitempty"`
+}
+
+// deltaToolCall is a piece of a streamed tool call: the first one of a call
+// has its id, type and name, the next ones pieces of its arguments.
+type deltaToolCall struct {
+	Index    int           `json:"index"`
+	ID       string        `json:"id,omitempty"`
+	Type     string        `json:"type,omitempty"`
+	Function deltaFunction `json:"function"`
+}
+
+type deltaFunction struct {
+	Name      string `json:"name,omitempty"`
+	Arguments string `json:"arguments"`
 }
