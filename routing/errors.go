@@ -23,6 +23,9 @@ const (
 	// KindFallbackExhausted: neither the model nor any model of its
 	// configured fallback chain has a usable backend.
 	KindFallbackExhausted
+	// KindEndpointUnsupported: healthy backends list the model, but none
+	// of them serves the request's endpoint (Requirements.Endpoints).
+	KindEndpointUnsupported
 )
 
 // String returns the kind's metrics error_type (see Error.Type).
@@ -36,6 +39,10 @@ func (k ErrorKind) String() string {
 		return "capability_mismatch"
 	case KindFallbackExhausted:
 		return "fallback_exhausted"
+	case KindEndpointUnsupported:
+		// A missing endpoint is a missing capability: the metrics'
+		// error types stay the seed's closed set.
+		return "capability_mismatch"
 	}
 	return "unknown"
 }
@@ -46,6 +53,8 @@ var (
 	ErrNoHealthyBackend   = errors.New("routing: no healthy backend")
 	ErrCapabilityMismatch = errors.New("routing: capability mismatch")
 	ErrFallbackExhausted  = errors.New("routing: fallback chain exhausted")
+	// ErrEndpointUnsupported matches KindEndpointUnsupported.
+	ErrEndpointUnsupported = errors.New("routing: endpoint not served for the model")
 )
 
 // Error is the error returned by Router.Route when a request cannot be
@@ -67,6 +76,13 @@ type Error struct {
 	Available []string
 	// Fallbacks is the fallback chain of Resolved, for KindFallbackExhausted.
 	Fallbacks []string
+	// Served lists the endpoints the model's healthy backends do serve,
+	// for KindEndpointUnsupported. The caller names the endpoint asked
+	// for (see Endpoint).
+	Served []string
+	// Endpoint is the endpoint the client called, for the message of
+	// KindEndpointUnsupported; the caller sets it.
+	Endpoint string
 }
 
 // Error returns the client-facing message.
@@ -81,6 +97,12 @@ func (e *Error) Error() string {
 		return "Model '" + e.Model + "' lacks required capabilities: [" + strings.Join(e.Missing, ", ") + "]"
 	case KindFallbackExhausted:
 		return "No healthy backend for model '" + e.Model + "' or its fallbacks [" + strings.Join(e.Fallbacks, ", ") + "]"
+	case KindEndpointUnsupported:
+		ep := e.Endpoint
+		if ep == "" {
+			ep = "this endpoint"
+		}
+		return "Model '" + e.Model + "' is not served on " + ep + " by any of its backends; they serve: " + strings.Join(e.Served, ", ")
 	}
 	return "No healthy backend available for model '" + e.Model + "'"
 }
@@ -96,6 +118,8 @@ func (e *Error) Is(target error) bool {
 		return target == ErrCapabilityMismatch
 	case KindFallbackExhausted:
 		return target == ErrFallbackExhausted
+	case KindEndpointUnsupported:
+		return target == ErrEndpointUnsupported
 	}
 	return false
 }
@@ -107,7 +131,7 @@ func (e *Error) Status() int {
 	switch e.Kind {
 	case KindModelNotFound:
 		return http.StatusNotFound
-	case KindCapabilityMismatch:
+	case KindCapabilityMismatch, KindEndpointUnsupported:
 		return http.StatusBadRequest
 	}
 	return http.StatusServiceUnavailable
@@ -121,6 +145,8 @@ func (e *Error) Code() string {
 		return "model_not_found"
 	case KindCapabilityMismatch:
 		return "invalid_request_error"
+	case KindEndpointUnsupported:
+		return "endpoint_not_supported"
 	}
 	return "service_unavailable"
 }

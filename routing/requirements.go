@@ -17,6 +17,25 @@ type Requirements struct {
 	// EstimatedTokens is the estimated prompt size in tokens; 0 means
 	// unknown and disables the context-length check.
 	EstimatedTokens int
+	// Endpoints are the backend endpoints any of which can serve the
+	// request (for example chat, or messages through translation); a
+	// backend serving none of them is skipped. The empty set accepts every
+	// backend.
+	Endpoints registry.EndpointSet
+	// Generation is set when the model must generate text (chat,
+	// completions, responses, messages): a model reported as not
+	// generating (embedding-only) is skipped.
+	Generation bool
+	// Embedding is set for embeddings: a model reported as not embedding
+	// is skipped.
+	Embedding bool
+	// Insert is set for fill-in-the-middle (a completion with a suffix): a
+	// model reported as unable to insert is skipped.
+	Insert bool
+	// Backend, when set, pins the request to the backend with that ID (a
+	// follow-up of a stateful request such as previous_response_id); no
+	// other backend and no fallback model is tried.
+	Backend string
 }
 
 // Capability names reported in Error.Missing, in this order.
@@ -25,6 +44,9 @@ const (
 	CapabilityTools         = "tools"
 	CapabilityJSONMode      = "json_mode"
 	CapabilityContextLength = "context_length"
+	CapabilityGeneration    = "completion"
+	CapabilityEmbedding     = "embedding"
+	CapabilityInsert        = "insert"
 )
 
 // lack is a set of unmet requirements, one bit per capability name.
@@ -35,6 +57,9 @@ const (
 	lackTools
 	lackJSONMode
 	lackContext
+	lackGeneration
+	lackEmbedding
+	lackInsert
 )
 
 // names returns the capability names in the set, in the documented order.
@@ -48,6 +73,9 @@ func (l lack) names() []string {
 		{lackTools, CapabilityTools},
 		{lackJSONMode, CapabilityJSONMode},
 		{lackContext, CapabilityContextLength},
+		{lackGeneration, CapabilityGeneration},
+		{lackEmbedding, CapabilityEmbedding},
+		{lackInsert, CapabilityInsert},
 	} {
 		if l&c.bit != 0 {
 			out = append(out, c.name)
@@ -56,11 +84,20 @@ func (l lack) names() []string {
 	return out
 }
 
+// reaches reports whether b may be sent the request at all: it serves one
+// of the acceptable endpoints and is the pinned backend, if any.
+func (q *Requirements) reaches(b *registry.Backend) bool {
+	if q.Endpoints != 0 && registry.EndpointSet(b.Endpoints())&q.Endpoints == 0 {
+		return false
+	}
+	return q.Backend == "" || b.ID == q.Backend
+}
+
 // needsEntry reports whether checking the request needs the backend's model
 // entry at all; a plain request only needs a healthy backend listing the
 // model.
 func (q *Requirements) needsEntry() bool {
-	return q.Vision || q.Tools || q.JSONMode || q.EstimatedTokens > 0
+	return q.Vision || q.Tools || q.JSONMode || q.EstimatedTokens > 0 || q.Generation || q.Embedding || q.Insert
 }
 
 // unmet returns the requirements that the model entry does not meet. An
@@ -79,6 +116,15 @@ func (q *Requirements) unmet(m registry.Model) lack {
 	}
 	if q.EstimatedTokens > 0 && m.ContextLength > 0 && m.ContextLength < q.EstimatedTokens {
 		l |= lackContext
+	}
+	if q.Generation && !m.Completion.Allows() {
+		l |= lackGeneration
+	}
+	if q.Embedding && !m.Embedding.Allows() {
+		l |= lackEmbedding
+	}
+	if q.Insert && !m.Insert.Allows() {
+		l |= lackInsert
 	}
 	return l
 }

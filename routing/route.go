@@ -99,6 +99,8 @@ func (rt *Route) advance() (Attempt, bool) {
 			b = cands[0]
 		}
 		switch {
+		case rt.req.Backend != "":
+			reason = ReasonPinned
 		case rt.stage > 0:
 			reason = rt.fallbacks[rt.stage-1].reason
 		case len(rt.tried) > 0:
@@ -148,7 +150,7 @@ func (rt *Route) candidates(model string) []*registry.Backend {
 // usable reports whether b may receive the request for model: it is healthy
 // and, when the request needs anything, its entry for model meets it.
 func (rt *Route) usable(b *registry.Backend, model string) bool {
-	if !b.Healthy() {
+	if !(b.Healthy() || b.HalfOpenReady()) || !rt.req.reaches(b) {
 		return false
 	}
 	if !rt.needEntry {

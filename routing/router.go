@@ -155,6 +155,9 @@ func (r *Router) Route(req Requirements) (*Route, error) {
 		needEntry: req.needsEntry(),
 		fallbacks: r.fallbacks[resolved],
 	}
+	if req.Backend != "" {
+		rt.fallbacks = nil
+	}
 	rt.tried = rt.triedBuf[:0]
 	rt.cands = rt.candBuf[:0]
 	first, ok := rt.advance()
@@ -167,8 +170,9 @@ func (r *Router) Route(req Requirements) (*Route, error) {
 
 // classify explains why rt found no usable backend at all; see Route.
 func (r *Router) classify(rt *Route) *Error {
-	var known, healthy bool
+	var known, healthy, reached bool
 	var unmet lack
+	var serves registry.EndpointSet
 	check := func(model string) {
 		for _, b := range r.reg.Lookup(model) {
 			known = true
@@ -180,6 +184,11 @@ func (r *Router) classify(rt *Route) *Error {
 				continue
 			}
 			healthy = true
+			serves |= b.Endpoints()
+			if !rt.req.reaches(b) {
+				continue
+			}
+			reached = true
 			unmet |= rt.req.unmet(m)
 		}
 	}
@@ -192,7 +201,10 @@ func (r *Router) classify(rt *Route) *Error {
 	case !known:
 		e.Kind = KindModelNotFound
 		e.Available = slices.Clone(r.reg.Models())
-	case healthy && unmet != 0:
+	case healthy && !reached && rt.req.Backend == "":
+		e.Kind = KindEndpointUnsupported
+		e.Served = serves.Names()
+	case reached && unmet != 0:
 		e.Kind = KindCapabilityMismatch
 		e.Missing = unmet.names()
 	case len(rt.fallbacks) > 0:

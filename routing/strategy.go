@@ -40,6 +40,9 @@ const (
 	// ReasonFallbackPrefix starts the reason of an attempt on a fallback
 	// model: "fallback:<model>".
 	ReasonFallbackPrefix = "fallback:"
+	// ReasonPinned marks the backend a request was pinned to
+	// (Requirements.Backend): the one holding its state.
+	ReasonPinned = "pinned"
 	// reasonCustom replaces an empty reason from a custom strategy.
 	reasonCustom = "custom"
 )
@@ -89,20 +92,23 @@ type Weights struct{ Priority, Load, Latency int }
 // DefaultWeights returns 50/30/20, the upstream defaults.
 func DefaultWeights() Weights { return Weights{Priority: 50, Load: 30, Latency: 20} }
 
-// Validate rejects negative weights and weights that are all zero.
+// Validate rejects negative weights and weights that are all zero. It is
+// the one weights rule: nexus.Config.Validate applies it too. Every problem
+// is reported, one line each, joined with errors.Join.
 func (w Weights) Validate() error {
+	var errs []error
 	for _, f := range [...]struct {
 		name string
 		v    int
 	}{{"priority", w.Priority}, {"load", w.Load}, {"latency", w.Latency}} {
 		if f.v < 0 {
-			return fmt.Errorf("routing.weights.%s: must not be negative, got %d", f.name, f.v)
+			errs = append(errs, fmt.Errorf("routing.weights.%s: must be >= 0 (got %d)", f.name, f.v))
 		}
 	}
 	if w.Priority == 0 && w.Load == 0 && w.Latency == 0 {
-		return errors.New("routing.weights: at least one weight must be positive")
+		errs = append(errs, errors.New("routing.weights: at least one weight must be positive"))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // Score returns b's smart score, 0..100 for weights summing to 100:
