@@ -5,17 +5,26 @@ import (
 	"fmt"
 	"maps"
 	"net"
-	"net/url"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
 	"unicode"
+
+	"github.com/nexusllm/nexus/logging"
+	"github.com/nexusllm/nexus/registry"
+	"github.com/nexusllm/nexus/routing"
 )
 
 // Validate checks the whole configuration and returns every problem found,
 // joined with errors.Join. Each message starts with the key it concerns,
 // e.g. `server.port: must be 1-65535 (got 0)`. Secrets are never quoted.
+//
+// Names are checked by the rule of the package that uses them, so Validate
+// accepts exactly what New can build: backend types by registry.ParseType,
+// strategies by routing.ParseStrategy, weights by routing.Weights.Validate,
+// backend URLs by registry.CheckURL, log levels and formats by
+// logging.ParseLevel and logging.ParseFormat.
 func (c Config) Validate() error {
 	var p configProblems
 	c.Server.validate(&p)
@@ -24,6 +33,15 @@ func (c Config) Validate() error {
 	c.Routing.validate(&p)
 	validateBackendConfigs(c.Backends, &p)
 	c.Logging.validate(&p)
+	// server.api_keys were checked above: the keyring checks [[keys]]
+	// and the keys' names and secrets against each other.
+	kc := c
+	kc.Server.APIKeys = slices.DeleteFunc(slices.Clone(c.Server.APIKeys), func(k string) bool {
+		return k == "" || strings.IndexFunc(k, unicode.IsSpace) >= 0
+	})
+	if _, err := kc.keyring(); err != nil {
+		p = append(p, err)
+	}
 	return errors.Join(p...)
 }
 
@@ -66,7 +84,7 @@ func (s ServerConfig) validate(p *configProblems) {
 	}{
 		{"server.connect_timeout", s.ConnectTimeout, false, ""},
 		{"server.first_byte_timeout", s.FirstByteTimeout, true, ", 0 = request_timeout_seconds"},
-		{"server.stream_idle_timeout", s.StreamIdleTimeout, false, ""},
+		{"server.stream_idle_timeout", s.StreamIdleTimeout, true, ", 0 = the smaller of 60s and request_timeout_seconds"},
 		{"server.read_header_timeout", s.ReadHeaderTimeout, false, ""},
 		{"server.read_timeout", s.ReadTimeout, false, ""},
 		{"server.idle_timeout", s.IdleTimeout, false, ""},
@@ -127,35 +145,38 @@ func (h HealthCheckConfig) validate(p *configProblems) {
 	if h.RecoveryThreshold < 1 {
 		p.add("health_check.recovery_threshold", "must be >= 1 (got %d)", h.RecoveryThreshold)
 	}
+	if h.PassiveFailureThreshold < 0 {
+		p.add("health_check.passive_failure_threshold", "must be >= 0 (got %d; 0 means 3)", h.PassiveFailureThreshold)
+	}
+	if h.PassiveCooldownSeconds < 0 {
+		p.add("health_check.passive_cooldown_seconds", "must be >= 0 (got %d; 0 means 30)", h.PassiveCooldownSeconds)
+	}
 }
 
 func (r RoutingConfig) validate(p *configProblems) {
-	if !slices.Contains(configStrategies, r.Strategy) {
-		p.add("routing.strategy", "unknown %q (want %s)", r.Strategy, strings.Join(configStrategies, ", "))
+	if _, err := routing.ParseStrategy(r.Strategy, routing.DefaultWeights()); errors.Is(err, routing.ErrUnknownStrategy) {
+		p.add("routing.strategy", "unknown %q (want %s)", r.Strategy, strings.Join(routing.StrategyNames(), ", "))
 	}
 	if r.MaxRetries < 0 {
 		p.add("routing.max_retries", "must be >= 0 (got %d)", r.MaxRetries)
 	}
-	for _, w := range []struct {
-		key string
-		v   int
-	}{{"priority", r.Weights.Priority}, {"load", r.Weights.Load}, {"latency", r.Weights.Latency}} {
-		if w.v < 0 {
-			p.add("routing.weights."+w.key, "must be >= 0 (got %d)", w.v)
-		}
+	// Its messages start with the key (routing.weights.load: ...).
+	w := routing.Weights{Priority: r.Weights.Priority, Load: r.Weights.Load, Latency: r.Weights.Latency}
+	if err := w.Validate(); err != nil {
+		*p = append(*p, err)
 	}
 	for _, alias := range slices.Sorted(maps.Keys(r.Aliases)) {
 		if alias == "" {
 			p.add("routing.aliases", "empty alias name")
 		} else if r.Aliases[alias] == "" {
-			p.add("routing.aliases."+tomlQuoteKey(alias), "empty target")
+			p.add("routing.aliases."+quoteKey(alias), "empty target")
 		}
 	}
 	for _, cycle := range aliasCycles(r.Aliases) {
 		p.add("routing.aliases", "circular alias %s", cycle)
 	}
 	for _, model := range slices.Sorted(maps.Keys(r.Fallbacks)) {
-		key := "routing.fallbacks." + tomlQuoteKey(model)
+		key := "routing.fallbacks." + quoteKey(model)
 		chain := r.Fallbacks[model]
 		if model == "" {
 			p.add("routing.fallbacks", "empty model name")
@@ -224,14 +245,17 @@ func validateBackendConfigs(backends []BackendConfig, p *configProblems) {
 		}
 		names[b.Name] = true
 		validateBackendConfigURL(key+".url", b.URL, p)
-		if _, ok := configBackendType(b.Type); !ok {
-			p.add(key+".type", "unknown type %q (want %s)", b.Type, strings.Join(configBackendTypes, ", "))
+		if _, ok := registry.ParseType(b.Type); !ok && b.Type != "" {
+			p.add(key+".type", "unknown type %q (want %s)", b.Type, backendTypeNames())
 		}
 		if b.Priority < 0 {
 			p.add(key+".priority", "must be >= 0 (got %d)", b.Priority)
 		}
 		if b.APIKeyEnv != "" && !validEnvName(b.APIKeyEnv) {
 			p.add(key+".api_key_env", "invalid environment variable name %q", b.APIKeyEnv)
+		}
+		if _, unknown := registry.ParseEndpoints(b.Endpoints); unknown != "" {
+			p.add(key+".endpoints", "unknown endpoint %q (want some of %s)", unknown, strings.Join(registry.EndpointNames(), ", "))
 		}
 		ids := make(map[string]bool, len(b.Models))
 		for j, m := range b.Models {
@@ -251,24 +275,28 @@ func validateBackendConfigs(backends []BackendConfig, p *configProblems) {
 }
 
 func validateBackendConfigURL(key, raw string, p *configProblems) {
-	if raw == "" {
+	_, err := registry.CheckURL(raw)
+	switch {
+	case err == nil:
+	case errors.Is(err, registry.ErrURLMissing):
 		p.add(key, "required")
-		return
-	}
-	u, err := url.Parse(raw)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "" {
-		p.add(key, "invalid URL %q (want http:// or https://)", raw)
-		return
-	}
-	if u.RawQuery != "" || u.Fragment != "" {
-		p.add(key, "invalid URL %q (a base URL has no query or fragment)", raw)
-	}
-	if u.User != nil {
+	case errors.Is(err, registry.ErrURLCredentials):
 		// Credentials in a URL would show in /v1/backends, the dashboard
-		// and logs; the message must not echo them either.
-		u.User = nil
-		p.add(key, "credentials in the URL are not allowed (%s); put the key in the environment variable named by api_key_env", u.Redacted())
+		// and logs; the message does not echo them either.
+		p.add(key, "%v; put the key in the environment variable named by api_key_env", err)
+	default:
+		p.add(key, "%v", err)
 	}
+}
+
+// backendTypeNames lists registry.Types() for messages: "ollama, vllm, ...".
+func backendTypeNames() string {
+	types := registry.Types()
+	names := make([]string, len(types))
+	for i, t := range types {
+		names[i] = string(t)
+	}
+	return strings.Join(names, ", ")
 }
 
 // validEnvName reports whether s is a portable environment variable name.
@@ -282,20 +310,35 @@ func validEnvName(s string) bool {
 }
 
 func (l LoggingConfig) validate(p *configProblems) {
-	if _, ok := configLevel(l.Level); !ok {
-		p.add("logging.level", "unknown %q (want %s)", l.Level, strings.Join(configLevels, ", "))
+	levels := strings.Join(logging.Levels(), ", ")
+	if _, err := logging.ParseLevel(l.Level); err != nil {
+		p.add("logging.level", "unknown %q (want %s)", l.Level, levels)
 	}
-	if _, ok := configFormat(l.Format); !ok {
-		p.add("logging.format", "unknown %q (want %s)", l.Format, strings.Join(configFormats, ", "))
+	if _, err := logging.ParseFormat(l.Format); err != nil {
+		p.add("logging.format", "unknown %q (want %s)", l.Format, strings.Join(logging.Formats(), ", "))
 	}
 	for _, comp := range slices.Sorted(maps.Keys(l.ComponentLevels)) {
 		if comp == "" {
 			p.add("logging.component_levels", "empty component name")
 			continue
 		}
-		if _, ok := configLevel(l.ComponentLevels[comp]); !ok {
-			p.add("logging.component_levels."+tomlQuoteKey(comp), "unknown level %q (want %s)",
-				l.ComponentLevels[comp], strings.Join(configLevels, ", "))
+		if _, err := logging.ParseLevel(l.ComponentLevels[comp]); err != nil {
+			p.add("logging.component_levels."+quoteKey(comp), "unknown level %q (want %s)",
+				l.ComponentLevels[comp], levels)
 		}
 	}
+}
+
+// quoteKey writes a TOML key bare when it can be, quoted otherwise, so a
+// message names a map entry as the file would (routing.aliases."gpt-4.1").
+func quoteKey(k string) string {
+	if k == "" {
+		return `""`
+	}
+	for _, r := range k {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return strconv.Quote(k)
+		}
+	}
+	return k
 }

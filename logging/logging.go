@@ -21,13 +21,15 @@ type Config struct {
 	// Level is the base level: debug, info, warn or error ("trace" is
 	// debug, "warning" is warn). Empty means info.
 	Level string
-	// Format is "json" or "text" ("pretty" is text). Empty means text.
+	// Format is "pretty" (text lines; "text" is accepted) or "json", as
+	// ParseFormat reads it. Empty means pretty.
 	Format string
 	// ComponentLevels maps a component name to its own level.
 	ComponentLevels map[string]string
 }
 
-// ParseLevel parses a level name.
+// ParseLevel parses a level name, one of Levels ("trace" is debug,
+// "warning" is warn, empty is info); case and surrounding space are ignored.
 func ParseLevel(s string) (slog.Level, error) {
 	switch strings.ToLower(strings.TrimSpace(s)) {
 	case "trace", "debug":
@@ -39,7 +41,7 @@ func ParseLevel(s string) (slog.Level, error) {
 	case "error":
 		return slog.LevelError, nil
 	}
-	return 0, fmt.Errorf("logging: unknown level %q (want debug, info, warn or error)", s)
+	return 0, fmt.Errorf("logging: unknown level %q (want %s)", s, strings.Join(Levels(), ", "))
 }
 
 // New returns a logger writing to w as cfg says.
@@ -58,15 +60,16 @@ func New(w io.Writer, cfg Config) (*slog.Logger, error) {
 		levels[name] = lv
 		lowest = min(lowest, lv)
 	}
+	format, err := ParseFormat(cfg.Format)
+	if err != nil {
+		return nil, err
+	}
 	opts := &slog.HandlerOptions{Level: lowest}
 	var h slog.Handler
-	switch strings.ToLower(cfg.Format) {
-	case "json":
+	if format == FormatJSON {
 		h = slog.NewJSONHandler(w, opts)
-	case "", "text", "pretty":
+	} else {
 		h = slog.NewTextHandler(w, opts)
-	default:
-		return nil, fmt.Errorf("logging: unknown format %q (want text or json)", cfg.Format)
 	}
 	if len(levels) == 0 {
 		return slog.New(&leveled{h: h, min: base}), nil

@@ -6,7 +6,7 @@ import (
 	"io/fs"
 	"os"
 
-	"github.com/nexusllm/nexus"
+	"github.com/nexusllm/nexus/config"
 	"github.com/spf13/cobra"
 )
 
@@ -24,7 +24,7 @@ func newConfigCommand() *cobra.Command {
 			} else if err != nil && !errors.Is(err, fs.ErrNotExist) {
 				return err
 			}
-			if err := os.WriteFile(output, nexus.ExampleConfig(), 0o644); err != nil {
+			if err := os.WriteFile(output, config.Example(), 0o644); err != nil {
 				return err
 			}
 			cmd.Printf("✓ Configuration file created: %s\n", output)

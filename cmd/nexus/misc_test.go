@@ -5,7 +5,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/nexusllm/nexus"
+	"github.com/nexusllm/nexus/config"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -42,7 +42,7 @@ func TestConfigInit(t *testing.T) {
 	assert.Equal(t, "✓ Configuration file created: "+path+"\n", out)
 	got, err := os.ReadFile(path)
 	require.NoError(t, err)
-	assert.Equal(t, nexus.ExampleConfig(), got)
+	assert.Equal(t, config.Example(), got)
 
 	require.NoError(t, os.WriteFile(path, []byte("# mine\n"), 0o644))
 	_, _, err = cli(t, nil, "config", "init", "--output", path)
@@ -56,8 +56,8 @@ func TestConfigInit(t *testing.T) {
 	mustCLI(t, "config", "init", "-o", path, "-f")
 	got, err = os.ReadFile(path)
 	require.NoError(t, err)
-	assert.Equal(t, nexus.ExampleConfig(), got)
-	_, _, err = nexus.LoadConfig(path)
+	assert.Equal(t, config.Example(), got)
+	_, _, err = config.Load(path)
 	assert.NoError(t, err, "the example parses")
 }
 

@@ -1,16 +1,18 @@
-package nexus
+package config_test
 
 import (
 	"fmt"
 	"strings"
 	"testing"
+
+	"github.com/nexusllm/nexus/config"
 )
 
-// FuzzParseConfig checks that no input makes ParseConfig panic, and that
+// FuzzParse checks that no input makes Parse panic, and that
 // whatever parses can be validated, overlaid with the environment and
 // printed without panicking or leaking a resolved secret.
-func FuzzParseConfig(f *testing.F) {
-	f.Add(ExampleConfig())
+func FuzzParse(f *testing.F) {
+	f.Add(config.Example())
 	for _, seed := range []string{
 		"",
 		"[server]\nport = 8000\n",
@@ -32,7 +34,7 @@ func FuzzParseConfig(f *testing.F) {
 		return secret, true
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, warnings, err := ParseConfig(data)
+		cfg, warnings, err := config.Parse(data)
 		if err != nil {
 			if err.Error() == "" {
 				t.Fatal("empty error message")
@@ -45,7 +47,7 @@ func FuzzParseConfig(f *testing.F) {
 			}
 		}
 		_ = cfg.Validate()
-		if _, err := cfg.ApplyEnv(env); err != nil {
+		if _, err := config.ApplyEnv(&cfg, env); err != nil {
 			t.Fatalf("ApplyEnv with valid values failed: %v", err)
 		}
 		_ = cfg.Validate()

@@ -1,27 +1,32 @@
-package nexus
+package config
 
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/nexusllm/nexus"
+	"github.com/nexusllm/nexus/logging"
+	"github.com/nexusllm/nexus/routing"
 )
 
 // ApplyEnv overlays NEXUS_* environment variables on c and resolves each
 // backend's APIKey from the variable its APIKeyEnv names. lookup is usually
-// os.LookupEnv; the library never reads the environment itself.
+// os.LookupEnv; nothing here reads the environment itself.
 //
 // Variables: NEXUS_HOST, NEXUS_PORT, NEXUS_LOG_LEVEL, NEXUS_LOG_FORMAT,
 // NEXUS_DISCOVERY, NEXUS_HEALTH_CHECK (strconv.ParseBool), NEXUS_ROUTING_STRATEGY,
 // NEXUS_ROUTING_MAX_RETRIES, NEXUS_REQUEST_TIMEOUT (seconds, or a duration
 // such as "5m") and NEXUS_API_KEYS (comma-separated). A variable set to an
 // empty string counts as unset. NEXUS_CONFIG is the caller's business.
+// Values obey the rules Validate applies and are stored canonicalised
+// (NEXUS_LOG_LEVEL=TRACE gives "debug").
 //
 // An invalid value is an error naming the variable; the valid ones are still
 // applied. A backend whose key variable is unset or empty yields a warning.
-func (c *Config) ApplyEnv(lookup func(string) (string, bool)) ([]string, error) {
+func ApplyEnv(c *nexus.Config, lookup func(string) (string, bool)) ([]string, error) {
 	var errs []error
 	get := func(name string) (string, bool) {
 		v, ok := lookup(name)
@@ -33,7 +38,7 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) ([]string, error) 
 	}
 
 	if v, ok := get("NEXUS_HOST"); ok {
-		if validListenHost(v) {
+		if validHost(v) {
 			c.Server.Host = v
 		} else {
 			bad("NEXUS_HOST", v, "a hostname or IP address, without port or brackets")
@@ -47,17 +52,17 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) ([]string, error) 
 		}
 	}
 	if v, ok := get("NEXUS_LOG_LEVEL"); ok {
-		if l, valid := configLevel(v); valid {
+		if l, valid := levelName(v); valid {
 			c.Logging.Level = l
 		} else {
-			bad("NEXUS_LOG_LEVEL", v, strings.Join(configLevels, ", "))
+			bad("NEXUS_LOG_LEVEL", v, strings.Join(logging.Levels(), ", "))
 		}
 	}
 	if v, ok := get("NEXUS_LOG_FORMAT"); ok {
-		if f, valid := configFormat(v); valid {
+		if f, err := logging.ParseFormat(v); err == nil {
 			c.Logging.Format = f
 		} else {
-			bad("NEXUS_LOG_FORMAT", v, strings.Join(configFormats, ", "))
+			bad("NEXUS_LOG_FORMAT", v, strings.Join(logging.Formats(), ", "))
 		}
 	}
 	for _, b := range []struct {
@@ -73,10 +78,10 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) ([]string, error) 
 		}
 	}
 	if v, ok := get("NEXUS_ROUTING_STRATEGY"); ok {
-		if s := strings.ToLower(v); slices.Contains(configStrategies, s) {
+		if s, valid := strategyName(v); valid {
 			c.Routing.Strategy = s
 		} else {
-			bad("NEXUS_ROUTING_STRATEGY", v, strings.Join(configStrategies, ", "))
+			bad("NEXUS_ROUTING_STRATEGY", v, strings.Join(routing.StrategyNames(), ", "))
 		}
 	}
 	if v, ok := get("NEXUS_ROUTING_MAX_RETRIES"); ok {
@@ -106,12 +111,20 @@ func (c *Config) ApplyEnv(lookup func(string) (string, bool)) ([]string, error) 
 			errs = append(errs, errors.New("NEXUS_API_KEYS: no key in the comma-separated list"))
 		}
 	}
-	return c.resolveBackendKeys(lookup), errors.Join(errs...)
+	return append(resolveBackendKeys(c, lookup), resolveInboundKeys(c, lookup)...), errors.Join(errs...)
+}
+
+// validHost reports whether h passes Validate's server.host rule, so that
+// NEXUS_HOST and the file obey the same one.
+func validHost(h string) bool {
+	c := nexus.DefaultConfig()
+	c.Server.Host = h
+	return c.Validate() == nil
 }
 
 // resolveBackendKeys fills each backend's APIKey from its APIKeyEnv and
 // warns about variables that are unset or empty.
-func (c *Config) resolveBackendKeys(lookup func(string) (string, bool)) []string {
+func resolveBackendKeys(c *nexus.Config, lookup func(string) (string, bool)) []string {
 	var warnings []string
 	for i := range c.Backends {
 		b := &c.Backends[i]
@@ -130,6 +143,26 @@ func (c *Config) resolveBackendKeys(lookup func(string) (string, bool)) []string
 	return warnings
 }
 
+// resolveInboundKeys fills each [[keys]] entry's Key from its KeyEnv. An
+// unset variable leaves the key without a secret, which Validate refuses:
+// a key that cannot be used must not silently turn authentication off.
+func resolveInboundKeys(c *nexus.Config, lookup func(string) (string, bool)) []string {
+	var warnings []string
+	for i := range c.Keys {
+		k := &c.Keys[i]
+		if k.KeyEnv == "" {
+			continue
+		}
+		v, ok := lookup(k.KeyEnv)
+		if v = strings.TrimSpace(v); !ok || v == "" {
+			warnings = append(warnings, fmt.Sprintf("keys[%d] %q: key_env %q is not set", i, k.Name, k.KeyEnv))
+			continue
+		}
+		k.Key = v
+	}
+	return warnings
+}
+
 // parseTimeoutSeconds reads "300" (seconds) or a Go duration with a whole
 // number of seconds ("5m", "90s").
 func parseTimeoutSeconds(v string) (int, bool) {
@@ -141,32 +174,4 @@ func parseTimeoutSeconds(v string) (int, bool) {
 		return 0, false
 	}
 	return int(d / time.Second), true
-}
-
-// redacted replaces secrets when configuration is printed.
-const redacted = "[REDACTED]"
-
-// Format implements fmt.Formatter so that printing a BackendConfig (or a
-// Config holding it) with any verb shows APIKey as [REDACTED].
-func (b BackendConfig) Format(f fmt.State, verb rune) {
-	type plain BackendConfig // same fields, no methods: no recursion
-	p := plain(b)
-	if p.APIKey != "" {
-		p.APIKey = redacted
-	}
-	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
-}
-
-// Format implements fmt.Formatter so that printing a ServerConfig (or a
-// Config holding it) with any verb shows each inbound API key as [REDACTED].
-func (s ServerConfig) Format(f fmt.State, verb rune) {
-	type plain ServerConfig
-	p := plain(s)
-	if p.APIKeys != nil {
-		p.APIKeys = make([]string, len(s.APIKeys))
-		for i := range p.APIKeys {
-			p.APIKeys[i] = redacted
-		}
-	}
-	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
 }
