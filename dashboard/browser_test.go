@@ -52,7 +52,13 @@ func startServer(t *testing.T) gatewayUnderTest {
 	gw, err := nexus.New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, gw.Start(context.Background()))
-	srv := httptest.NewServer(gw)
+	// The dashboard is mounted under a prefix, as an embedder would, and
+	// the inference API at the root: the page must work with relative URLs
+	// only.
+	mux := http.NewServeMux()
+	mux.Handle("/llm/", http.StripPrefix("/llm", gw.DashboardHandler()))
+	mux.Handle("/", gw)
+	srv := httptest.NewServer(mux)
 	t.Cleanup(func() { require.NoError(t, gw.Close()) })
 	t.Cleanup(srv.Close)
 	t.Cleanup(gw.Dashboard().Close) // before srv.Close: ends the event streams it waits for
@@ -86,7 +92,7 @@ func TestBrowserDashboard(t *testing.T) {
 	}
 	gw := startServer(t)
 	b := startBrowser(t)
-	b.navigate(t, gw.URL+"/")
+	b.navigate(t, gw.URL+"/llm/")
 
 	// The page renders the embedded data and goes live.
 	b.waitFor(t, `document.getElementById("connection").dataset.state === "live"`, "the event stream to open")
@@ -168,6 +174,6 @@ func TestBrowserDashboard(t *testing.T) {
 	b.eval(t, `window.__sameDocument || 0`, &same)
 	assert.Equal(t, 42, same, "the page was never reloaded")
 	for _, p := range b.cdp.problems() {
-		assert.Contains(t, p, "503 (Service Unavailable) "+gw.URL+"/v1/events", "only the refused event streams fail")
+		assert.Contains(t, p, "503 (Service Unavailable) "+gw.URL+"/llm/v1/events", "only the refused event streams fail")
 	}
 }

@@ -5,19 +5,22 @@
 // /v1/events (Server-Sent Events pushing each finished request and, every
 // few seconds, the statistics and backend states).
 //
-// The package reads the registry itself; everything else it shows (the
-// /v1/stats snapshot, the /v1/models and /health bodies) is handed in as
-// functions by the gateway, so the page shows the same figures as those
-// endpoints.
+// Everything it shows (the /v1/stats snapshot, the /v1/models, /health and
+// /v1/backends bodies) is handed in as functions by the gateway, so the page
+// shows the same figures as those endpoints. The page uses relative URLs
+// only, so the handler works when mounted under a prefix
+// (http.StripPrefix("/llm", d.Handler())); it serves what the page reads
+// itself, so the page needs nothing else from the mount.
 package dashboard
 
 import (
 	"context"
+
 	"net/http"
 	"sync"
 	"time"
 
-	"github.com/nexusllm/nexus/registry"
+	"github.com/nexusllm/nexus/api"
 )
 
 // Defaults for Config fields left zero.
@@ -29,8 +32,9 @@ const (
 
 // Config says where the dashboard gets its data. Every field is optional.
 type Config struct {
-	// Registry supplies the backends and their models.
-	Registry *registry.Registry
+	// Backends returns the backends as GET /v1/backends lists them. Nil
+	// means none.
+	Backends func() []api.Backend
 	// History keeps the recent requests; nil means a new History of
 	// DefaultHistoryCapacity, reachable through Dashboard.History.
 	History *History
@@ -90,15 +94,19 @@ func New(cfg Config) *Dashboard {
 func (d *Dashboard) History() *History { return d.cfg.History }
 
 // Paths lists the URL paths Handler serves, for mounting it in a mux:
-// "/" (the page, exact match), "/assets/" (a prefix), "/v1/history" and
-// "/v1/events".
-func Paths() []string { return []string{"/{$}", "/assets/", "/v1/history", "/v1/events"} }
+// "/" (the page, exact match), "/assets/" (a prefix), "/v1/history",
+// "/v1/events" and "/v1/dashboard".
+func Paths() []string {
+	return []string{"/{$}", "/assets/", "/v1/history", "/v1/events", "/v1/dashboard"}
+}
 
 // Handler returns the handler of the dashboard's routes: GET / (the page
 // with the current data embedded), GET /assets/{file} (its script and style
 // sheet), GET /v1/history (the recent requests as a JSON array, oldest
-// first) and GET /v1/events (Server-Sent Events: "request" for each new
-// history entry; "stats", "backends" and "health" every StatsInterval).
+// first), GET /v1/events (Server-Sent Events: "request" for each new
+// history entry; "stats", "backends" and "health" every StatsInterval) and
+// GET /v1/dashboard (everything the page shows in one JSON document, which
+// the page polls when event streams do not get through).
 // Other paths get 404 and other methods 405, with an OpenAI-style error body.
 func (d *Dashboard) Handler() http.Handler {
 	return http.HandlerFunc(d.serveHTTP)
@@ -113,6 +121,8 @@ func (d *Dashboard) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		h = d.serveHistory
 	case p == "/v1/events":
 		h = d.serveEvents
+	case p == "/v1/dashboard":
+		h = d.serveSnapshot
 	case len(p) > len("/assets/") && p[:len("/assets/")] == "/assets/":
 		h = d.serveAsset
 	default:
@@ -136,6 +146,11 @@ func (d *Dashboard) Close() {
 		d.cancel()
 		d.hub.close()
 	})
+}
+
+// serveSnapshot answers GET /v1/dashboard with everything the page shows.
+func (d *Dashboard) serveSnapshot(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, d.snapshot(r.Context()))
 }
 
 // serveHistory answers GET /v1/history.

@@ -243,7 +243,7 @@ func (h *hub) snapshot(ctx context.Context) {
 			h.broadcast(ctx, encodeEvent("stats", s))
 		}
 	}
-	h.broadcast(ctx, encodeEvent("backends", Backends(cfg.Registry)))
+	h.broadcast(ctx, encodeEvent("backends", h.d.backends()))
 	if cfg.Health != nil {
 		h.broadcast(ctx, encodeEvent("health", cfg.Health()))
 	}

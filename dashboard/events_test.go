@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"bufio"
 	"context"
 	"encoding/json"
@@ -126,11 +128,11 @@ func TestEventsDeliverEachRequest(t *testing.T) {
 	s := openStream(t, f)
 	s.next(t, "backends") // the pump is subscribed once a snapshot went out
 
-	want := Entry{Time: time.Now().UTC(), RequestID: "abc-1", Model: "llama3", Backend: "gpu-1", Status: 502,
+	want := api.HistoryEntry{Time: time.Now().UTC(), RequestID: "abc-1", Model: "llama3", Backend: "gpu-1", Status: 502,
 		Stream: true, Error: "line one\nline two"}
 	f.hist.Add(want)
 	ev := s.next(t, "request")
-	var got Entry
+	var got api.HistoryEntry
 	require.NoError(t, json.Unmarshal([]byte(ev.data), &got), "an error with a newline stays on one data line")
 	assert.True(t, want.Time.Equal(got.Time))
 	got.Time = want.Time
@@ -151,7 +153,7 @@ func TestEventsPushSnapshotsPeriodically(t *testing.T) {
 		assert.Greater(t, st.Calls, last, "each tick takes a new snapshot")
 		last = st.Calls
 	}
-	var bs []BackendView
+	var bs []api.Backend
 	require.NoError(t, json.Unmarshal([]byte(s.next(t, "backends").data), &bs))
 	require.Len(t, bs, 2)
 	assert.Equal(t, "gpu-1", bs[0].Name)
@@ -240,7 +242,7 @@ func TestEventsEndWhenTheClientLeaves(t *testing.T) {
 	// A new stream starts a new pump.
 	c := openStream(t, f)
 	c.next(t, "stats")
-	f.hist.Add(Entry{RequestID: "after-restart"})
+	f.hist.Add(api.HistoryEntry{RequestID: "after-restart"})
 	assert.Contains(t, c.next(t, "request").data, "after-restart")
 }
 
@@ -301,7 +303,7 @@ func TestLaggingStreamIsToldToResync(t *testing.T) {
 	// Flood the history faster than anyone reads: the pump's subscription
 	// or the stream's queue overflows, and the client hears about it.
 	for i := range 20000 {
-		f.hist.Add(Entry{RequestID: "flood", Status: i})
+		f.hist.Add(api.HistoryEntry{RequestID: "flood", Status: i})
 	}
 	s.next(t, "resync")
 }
@@ -332,7 +334,7 @@ func TestEventsHead(t *testing.T) {
 }
 
 func BenchmarkEncodeEvent(b *testing.B) {
-	e := Entry{Time: time.Now(), RequestID: "0123456789", Model: "llama3", ActualModel: "llama3", Backend: "gpu-1",
+	e := api.HistoryEntry{Time: time.Now(), RequestID: "0123456789", Model: "llama3", ActualModel: "llama3", Backend: "gpu-1",
 		Status: 200, DurationMS: 123.4, PromptTokens: 100, CompletionTokens: 200, RouteReason: "score"}
 	b.ReportAllocs()
 	for b.Loop() {

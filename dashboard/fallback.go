@@ -16,8 +16,8 @@ const fallbackRows = 20
 // every value.
 const noscriptTemplate = `<section class="fallback" id="fallback">
 <p class="notice">JavaScript is turned off, so this page cannot update itself: it reloads every 5 seconds.
-Raw data: <a href="/v1/stats">/v1/stats</a>, <a href="/v1/history">/v1/history</a>,
-<a href="/v1/models">/v1/models</a>, <a href="/health">/health</a>.</p>
+Raw data: <a href="v1/stats">/v1/stats</a>, <a href="v1/history">/v1/history</a>,
+<a href="v1/models">/v1/models</a>, <a href="health">/health</a>.</p>
 {{with .Summary}}<p>{{.}}</p>{{end}}
 <div class="table-wrap"><table>
 <caption>Backends</caption>

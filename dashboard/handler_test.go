@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"context"
 	"encoding/json"
 	"io/fs"
@@ -19,8 +21,8 @@ import (
 func TestIndexEmbedsTheInitialData(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	f.hist.Add(Entry{RequestID: "r-1", Model: "llama3", ActualModel: "llama3", Backend: "gpu-1", Status: 200, DurationMS: 12.5})
-	f.hist.Add(Entry{RequestID: "r-2", Model: "nope", Status: 404, Error: "</script><script>alert(1)</script>"})
+	f.hist.Add(api.HistoryEntry{RequestID: "r-1", Model: "llama3", ActualModel: "llama3", Backend: "gpu-1", Status: 200, DurationMS: 12.5})
+	f.hist.Add(api.HistoryEntry{RequestID: "r-2", Model: "nope", Status: 404, Error: "</script><script>alert(1)</script>"})
 
 	res, page := f.do(t, http.MethodGet, "/", nil)
 	require.Equal(t, http.StatusOK, res.StatusCode)
@@ -28,18 +30,18 @@ func TestIndexEmbedsTheInitialData(t *testing.T) {
 	assert.Equal(t, "no-store", res.Header.Get("Cache-Control"))
 	assert.Contains(t, res.Header.Get("Content-Security-Policy"), "script-src 'self'")
 	for _, id := range []string{`id="total-requests"`, `id="backends"`, `id="models-matrix"`, `id="history"`,
-		`id="connection"`, `id="chart-rate"`, `id="chart-latency"`, `src="/assets/dashboard.js"`, `href="/assets/styles.css"`} {
+		`id="connection"`, `id="chart-rate"`, `id="chart-latency"`, `src="assets/dashboard.js"`, `href="assets/styles.css"`} {
 		assert.Contains(t, page, id)
 	}
 
 	var data struct {
-		Stats           map[string]any   `json:"stats"`
-		Models          map[string]any   `json:"models"`
-		Health          map[string]any   `json:"health"`
-		Backends        []map[string]any `json:"backends"`
-		History         []Entry          `json:"history"`
-		StatsIntervalMS int64            `json:"stats_interval_ms"`
-		HistoryCapacity int              `json:"history_capacity"`
+		Stats           map[string]any     `json:"stats"`
+		Models          map[string]any     `json:"models"`
+		Health          map[string]any     `json:"health"`
+		Backends        []map[string]any   `json:"backends"`
+		History         []api.HistoryEntry `json:"history"`
+		StatsIntervalMS int64              `json:"stats_interval_ms"`
+		HistoryCapacity int                `json:"history_capacity"`
 	}
 	require.NoError(t, json.Unmarshal([]byte(initialJSON(t, page)), &data))
 	assert.EqualValues(t, 42, data.Stats["uptime_seconds"])
@@ -75,7 +77,7 @@ func TestIndexWithoutStatistics(t *testing.T) {
 		errMsg string
 	}{
 		{name: "stats fail", setup: func(f *fixture) { f.failStats(errStats) }, errMsg: errStats.Error()},
-		{name: "no sources", opts: []fixtureOption{func(c *Config) { c.Stats, c.Models, c.Health, c.Registry = nil, nil, nil, nil }}},
+		{name: "no sources", opts: []fixtureOption{func(c *Config) { c.Stats, c.Models, c.Health, c.Backends = nil, nil, nil, nil }}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -176,78 +178,26 @@ func TestHistoryEndpoint(t *testing.T) {
 
 	at := time.Date(2025, 1, 2, 3, 4, 5, 600, time.UTC)
 	for i := range 105 {
-		f.hist.Add(Entry{Time: at.Add(time.Duration(i) * time.Second), RequestID: "r", Model: "alias", ActualModel: "llama3",
+		f.hist.Add(api.HistoryEntry{Time: at.Add(time.Duration(i) * time.Second), RequestID: "r", Model: "alias", ActualModel: "llama3",
 			Backend: "gpu-1", Status: 200, DurationMS: 1.5, PromptTokens: 3, CompletionTokens: 4, Stream: true,
 			Fallback: true, RouteReason: "fallback", Attempts: 2})
 	}
-	f.hist.Add(Entry{Time: at.Add(time.Hour), RequestID: "last", Model: "x", Status: 499, Error: "client went away"})
+	f.hist.Add(api.HistoryEntry{Time: at.Add(time.Hour), RequestID: "last", Model: "x", Status: 499, Error: "client went away"})
 
 	_, body = f.do(t, http.MethodGet, "/v1/history", nil)
 	var raw []map[string]any
 	require.NoError(t, json.Unmarshal([]byte(body), &raw))
 	require.Len(t, raw, DefaultHistoryCapacity)
 	assert.Equal(t, map[string]any{
-		"timestamp": "2025-01-02T03:04:11.0000006Z", "request_id": "r", "model": "alias", "actual_model": "llama3",
+		"timestamp": "2025-01-02T03:04:11.0000006Z", "request_id": "r", "endpoint": "", "model": "alias", "actual_model": "llama3",
 		"backend": "gpu-1", "status": 200.0, "duration_ms": 1.5, "prompt_tokens": 3.0, "completion_tokens": 4.0,
 		"stream": true, "fallback": true, "route_reason": "fallback", "attempts": 2.0,
 	}, raw[0], "the oldest kept entry comes first, every field named")
 	assert.Equal(t, map[string]any{
-		"timestamp": "2025-01-02T04:04:05.0000006Z", "request_id": "last", "model": "x", "actual_model": "",
+		"timestamp": "2025-01-02T04:04:05.0000006Z", "request_id": "last", "endpoint": "", "model": "x", "actual_model": "",
 		"backend": "", "status": 499.0, "duration_ms": 0.0, "prompt_tokens": 0.0, "completion_tokens": 0.0,
 		"stream": false, "fallback": false, "attempts": 0.0, "error": "client went away",
 	}, raw[len(raw)-1])
-}
-
-func TestBackendsView(t *testing.T) {
-	t.Parallel()
-	f := newFixture(t)
-	b, ok := f.reg.Get("gpu-1")
-	require.True(t, ok)
-	b.Begin()
-	b.Begin()
-	b.End()
-	b.ObserveLatency(12340 * time.Microsecond)
-	laptop, _ := f.reg.Get("laptop")
-	laptop.SetStatus(registry.StatusUnhealthy, "connection refused")
-
-	raw, err := json.Marshal(Backends(f.reg))
-	require.NoError(t, err)
-	for _, secret := range []string{secretKey, secretPassword, secretQuery} {
-		assert.NotContains(t, string(raw), secret)
-	}
-	var got []map[string]any
-	require.NoError(t, json.Unmarshal(raw, &got))
-	require.Len(t, got, 2)
-	g := got[0]
-	assert.Equal(t, "gpu-1", g["id"])
-	assert.Equal(t, "http://127.0.0.1:9", g["url"])
-	assert.Equal(t, "vllm", g["type"])
-	assert.Equal(t, "healthy", g["status"])
-	assert.Equal(t, 12.3, g["latency_ms"])
-	assert.EqualValues(t, 1, g["pending"])
-	assert.EqualValues(t, 1, g["requests"])
-	assert.Equal(t, "", g["last_error"])
-	assert.Equal(t, []any{
-		map[string]any{"id": "llama3", "context_length": 8192.0, "capabilities": map[string]any{"vision": false, "tools": true, "json_mode": false}},
-		map[string]any{"id": "qwen", "context_length": 32768.0, "capabilities": map[string]any{"vision": true, "tools": false, "json_mode": false}},
-	}, g["models"])
-	assert.Equal(t, "unhealthy", got[1]["status"])
-	assert.Equal(t, "connection refused", got[1]["last_error"])
-
-	assert.Equal(t, []BackendView{}, Backends(nil))
-}
-
-func TestDisplayURL(t *testing.T) {
-	t.Parallel()
-	for in, want := range map[string]string{
-		"http://127.0.0.1:8000":                  "http://127.0.0.1:8000",
-		"https://u:p@api.example.com/base?key=1": "https://api.example.com/base",
-		"http://host:1/#frag":                    "http://host:1/",
-		"http://[::1]:80?":                       "http://[::1]:80",
-		"::not a url":                            "",
-	} {
-		assert.Equal(t, want, displayURL(in), in)
-	}
 }
 
 // TestAssetsAreSelfContained checks the page needs nothing from the
@@ -293,20 +243,18 @@ func TestPaths(t *testing.T) {
 }
 
 func BenchmarkServeIndex(b *testing.B) {
+	r := registry.New()
+	for i := range 10 {
+		_, _ = r.Add(registry.Config{Name: "b" + string(rune('a'+i)), URL: "http://127.0.0.1:1",
+			Models: []registry.Model{{ID: "llama3"}, {ID: "qwen"}}})
+	}
 	d := New(Config{
-		Registry: func() *registry.Registry {
-			r := registry.New()
-			for i := range 10 {
-				_, _ = r.Add(registry.Config{Name: "b" + string(rune('a'+i)), URL: "http://127.0.0.1:1",
-					Models: []registry.Model{{ID: "llama3"}, {ID: "qwen"}}})
-			}
-			return r
-		}(),
-		Stats: func(context.Context) (any, error) { return map[string]any{"requests": map[string]int{"total": 1}}, nil },
+		Backends: func() []api.Backend { return backendsOf(r) },
+		Stats:    func(context.Context) (any, error) { return map[string]any{"requests": map[string]int{"total": 1}}, nil },
 	})
 	defer d.Close()
 	for i := range DefaultHistoryCapacity {
-		d.History().Add(Entry{RequestID: "r", Model: "llama3", Backend: "ba", Status: 200 + i%2*302, Error: "x"})
+		d.History().Add(api.HistoryEntry{RequestID: "r", Model: "llama3", Backend: "ba", Status: 200 + i%2*302, Error: "x"})
 	}
 	h := d.Handler()
 	req := httptest.NewRequest(http.MethodGet, "/", nil)

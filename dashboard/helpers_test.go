@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"context"
 	"errors"
 	"io"
@@ -52,7 +54,7 @@ func newFixture(t *testing.T, opts ...fixtureOption) *fixture {
 	require.NoError(t, err)
 
 	cfg := Config{
-		Registry: f.reg,
+		Backends: func() []api.Backend { return backendsOf(f.reg) },
 		History:  f.hist,
 		Stats: func(ctx context.Context) (any, error) {
 			n := f.statsCalls.Add(1)
@@ -119,4 +121,23 @@ func mustURL(t *testing.T, path string) *url.URL {
 	u, err := url.Parse(path)
 	require.NoError(t, err)
 	return u
+}
+
+// backendsOf stands in for the gateway's admin view of the backends: the
+// dashboard shows whatever list it is handed.
+func backendsOf(reg *registry.Registry) []api.Backend {
+	out := []api.Backend{}
+	for _, b := range reg.Backends() {
+		ab := api.Backend{ID: b.ID, Name: b.Name, URL: "http://127.0.0.1", Type: string(b.Type),
+			Status: b.Status().String(), Pending: b.Pending(), Models: []api.BackendModel{}}
+		if e := b.LastError(); e != "" {
+			ab.LastError = &e
+		}
+		for _, m := range b.Models() {
+			ab.Models = append(ab.Models, api.BackendModel{ID: m.ID, ContextLength: m.ContextLength,
+				Capabilities: api.Capabilities{Vision: m.Vision.Bool(), Tools: m.Tools.Bool(), JSONMode: m.JSONMode.Bool()}})
+		}
+		out = append(out, ab)
+	}
+	return out
 }

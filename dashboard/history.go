@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"sync"
 	"sync/atomic"
 	"time"
@@ -11,51 +13,12 @@ import (
 // NewHistory is given a capacity below 1.
 const DefaultHistoryCapacity = 100
 
-// MaxErrorBytes is the longest error message an Entry keeps; Add cuts longer
-// ones at a character boundary and marks the cut with "…".
-const MaxErrorBytes = 1024
-
-// Entry is one finished request as the history and the dashboard show it.
-type Entry struct {
-	// Time is when the request arrived (RFC 3339 with nanoseconds in JSON).
-	Time time.Time `json:"timestamp"`
-	// RequestID is the X-Request-Id the client got.
-	RequestID string `json:"request_id"`
-	// Model is the model the client asked for.
-	Model string `json:"model"`
-	// ActualModel is the model that served the request (an alias target or
-	// a fallback); "" when no backend was tried.
-	ActualModel string `json:"actual_model"`
-	// Backend is the name of the backend that served or last failed the
-	// request; "" when no backend was tried.
-	Backend string `json:"backend"`
-	// Status is the HTTP status the client got; 499 means the client went
-	// away first.
-	Status int `json:"status"`
-	// DurationMS is the time from arrival to the end of the response.
-	DurationMS float64 `json:"duration_ms"`
-	// PromptTokens and CompletionTokens are the usage the backend reported
-	// (0 when it reported none).
-	PromptTokens     int64 `json:"prompt_tokens"`
-	CompletionTokens int64 `json:"completion_tokens"`
-	// Stream is true for a streaming (SSE) request.
-	Stream bool `json:"stream"`
-	// Fallback is true when a fallback model served the request.
-	Fallback bool `json:"fallback"`
-	// RouteReason says why the backend was chosen.
-	RouteReason string `json:"route_reason,omitempty"`
-	// Attempts counts the backends tried (0 when routing failed).
-	Attempts int `json:"attempts"`
-	// Error is the error message the client got, at most MaxErrorBytes.
-	Error string `json:"error,omitempty"`
-}
-
 // History keeps the last requests in a ring buffer and tells subscribers
 // about each new one. The zero value is not usable; call NewHistory. All
 // methods are safe for concurrent use.
 type History struct {
 	mu    sync.Mutex
-	buf   []Entry
+	buf   []api.HistoryEntry
 	next  int // slot the next Add writes
 	count int // entries held, at most len(buf)
 
@@ -64,7 +27,7 @@ type History struct {
 }
 
 type subscriber struct {
-	ch      chan Entry
+	ch      chan api.HistoryEntry
 	dropped atomic.Uint64
 }
 
@@ -74,7 +37,7 @@ func NewHistory(capacity int) *History {
 	if capacity < 1 {
 		capacity = DefaultHistoryCapacity
 	}
-	return &History{buf: make([]Entry, capacity)}
+	return &History{buf: make([]api.HistoryEntry, capacity)}
 }
 
 // Cap returns how many entries the history keeps.
@@ -90,12 +53,12 @@ func (h *History) Len() int {
 // Add records e, evicting the oldest entry when the history is full, and
 // hands a copy to every subscriber without waiting: a subscriber whose
 // buffer is full misses the entry. A zero Time is set to now; Error is cut
-// to MaxErrorBytes. Add does not allocate.
-func (h *History) Add(e Entry) {
+// to api.MaxHistoryErrorBytes. Add does not allocate.
+func (h *History) Add(e api.HistoryEntry) {
 	if e.Time.IsZero() {
 		e.Time = time.Now()
 	}
-	e.Error = truncate(e.Error, MaxErrorBytes)
+	e.Error = truncate(e.Error, api.MaxHistoryErrorBytes)
 	h.mu.Lock()
 	h.buf[h.next] = e
 	h.next++
@@ -118,10 +81,10 @@ func (h *History) Add(e Entry) {
 }
 
 // List returns a copy of the entries, oldest first. It never returns nil.
-func (h *History) List() []Entry {
+func (h *History) List() []api.HistoryEntry {
 	h.mu.Lock()
 	defer h.mu.Unlock()
-	out := make([]Entry, 0, h.count)
+	out := make([]api.HistoryEntry, 0, h.count)
 	start := h.next - h.count
 	if start < 0 {
 		start += len(h.buf)
@@ -138,11 +101,11 @@ func (h *History) List() []Entry {
 // buffer is full are dropped, never waited for. cancel stops the delivery;
 // the channel is never closed. dropped reports how many entries this
 // subscriber has missed so far.
-func (h *History) Subscribe(buffer int) (ch <-chan Entry, dropped func() uint64, cancel func()) {
+func (h *History) Subscribe(buffer int) (ch <-chan api.HistoryEntry, dropped func() uint64, cancel func()) {
 	if buffer < 1 {
 		buffer = 1
 	}
-	s := &subscriber{ch: make(chan Entry, buffer)}
+	s := &subscriber{ch: make(chan api.HistoryEntry, buffer)}
 	h.subMu.Lock()
 	var next []*subscriber
 	if p := h.subs.Load(); p != nil {

@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"strconv"
 	"strings"
 	"sync"
@@ -12,11 +14,11 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-func entry(i int) Entry {
-	return Entry{RequestID: "req-" + strconv.Itoa(i), Model: "m", Status: 200, Time: time.Unix(int64(1000+i), 0)}
+func entry(i int) api.HistoryEntry {
+	return api.HistoryEntry{RequestID: "req-" + strconv.Itoa(i), Model: "m", Status: 200, Time: time.Unix(int64(1000+i), 0)}
 }
 
-func ids(es []Entry) []string {
+func ids(es []api.HistoryEntry) []string {
 	out := make([]string, len(es))
 	for i, e := range es {
 		out[i] = e.RequestID
@@ -87,12 +89,12 @@ func TestHistoryAddNormalisesTheEntry(t *testing.T) {
 		check    func(t *testing.T, got string)
 	}{
 		{"short error kept", "boom", func(t *testing.T, got string) { assert.Equal(t, "boom", got) }},
-		{"exactly the limit kept", strings.Repeat("x", MaxErrorBytes), func(t *testing.T, got string) {
-			assert.Len(t, got, MaxErrorBytes)
+		{"exactly the limit kept", strings.Repeat("x", api.MaxHistoryErrorBytes), func(t *testing.T, got string) {
+			assert.Len(t, got, api.MaxHistoryErrorBytes)
 		}},
 		{"long error cut at a character", long, func(t *testing.T, got string) {
-			assert.LessOrEqual(t, len(got), MaxErrorBytes)
-			assert.Greater(t, len(got), MaxErrorBytes-8)
+			assert.LessOrEqual(t, len(got), api.MaxHistoryErrorBytes)
+			assert.Greater(t, len(got), api.MaxHistoryErrorBytes-8)
 			assert.True(t, utf8.ValidString(got))
 			assert.True(t, strings.HasSuffix(got, "…"))
 			assert.True(t, strings.HasPrefix(long, strings.TrimSuffix(got, "…")))
@@ -102,7 +104,7 @@ func TestHistoryAddNormalisesTheEntry(t *testing.T) {
 			t.Parallel()
 			h := NewHistory(1)
 			before := time.Now()
-			h.Add(Entry{Error: tc.in})
+			h.Add(api.HistoryEntry{Error: tc.in})
 			got := h.List()[0]
 			tc.check(t, got.Error)
 			assert.False(t, got.Time.Before(before), "a zero time becomes now")
@@ -118,7 +120,7 @@ func TestHistoryConcurrentUse(t *testing.T) {
 	for w := range writers {
 		wg.Go(func() {
 			for i := range perWriter {
-				h.Add(Entry{RequestID: strconv.Itoa(w), Status: i})
+				h.Add(api.HistoryEntry{RequestID: strconv.Itoa(w), Status: i})
 			}
 		})
 	}
@@ -222,7 +224,7 @@ func BenchmarkHistoryAdd(b *testing.B) {
 				_, _, cancel := h.Subscribe(16) // never read: the drop path
 				b.Cleanup(cancel)
 			}
-			e := Entry{RequestID: "abc", Model: "llama3", Backend: "gpu-1", Status: 200, Error: "upstream said no"}
+			e := api.HistoryEntry{RequestID: "abc", Model: "llama3", Backend: "gpu-1", Status: 200, Error: "upstream said no"}
 			b.ReportAllocs()
 			for b.Loop() {
 				h.Add(e)

@@ -1,6 +1,8 @@
 package dashboard
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -117,20 +119,20 @@ func (d *Dashboard) serveAsset(w http.ResponseWriter, r *http.Request) {
 // initialData is the JSON embedded in the page so it renders before any
 // request of its own.
 type initialData struct {
-	Stats           any           `json:"stats"`
-	StatsError      string        `json:"stats_error,omitempty"`
-	Models          any           `json:"models"`
-	Health          any           `json:"health"`
-	Backends        []BackendView `json:"backends"`
-	History         []Entry       `json:"history"`
-	StatsIntervalMS int64         `json:"stats_interval_ms"`
-	HistoryCapacity int           `json:"history_capacity"`
+	Stats           any                `json:"stats"`
+	StatsError      string             `json:"stats_error,omitempty"`
+	Models          any                `json:"models"`
+	Health          any                `json:"health"`
+	Backends        []api.Backend      `json:"backends"`
+	History         []api.HistoryEntry `json:"history"`
+	StatsIntervalMS int64              `json:"stats_interval_ms"`
+	HistoryCapacity int                `json:"history_capacity"`
 }
 
 // snapshot gathers the page's data.
 func (d *Dashboard) snapshot(ctx context.Context) initialData {
 	data := initialData{
-		Backends:        Backends(d.cfg.Registry),
+		Backends:        d.backends(),
 		History:         d.cfg.History.List(),
 		StatsIntervalMS: d.cfg.StatsInterval.Milliseconds(),
 		HistoryCapacity: d.cfg.History.Cap(),
@@ -156,6 +158,14 @@ func (d *Dashboard) snapshot(ctx context.Context) initialData {
 		data.Health = d.cfg.Health()
 	}
 	return data
+}
+
+// backends returns the backend list to show (an empty list when none).
+func (d *Dashboard) backends() []api.Backend {
+	if d.cfg.Backends == nil {
+		return []api.Backend{}
+	}
+	return d.cfg.Backends()
 }
 
 // serveIndex answers GET / with the page and its data.

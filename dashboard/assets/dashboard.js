@@ -278,6 +278,8 @@
     }
     if (e.fallback) model.append(el('span', { class: 'chip warn' }, 'fallback'));
     if (e.stream) model.append(el('span', { class: 'chip' }, 'stream'));
+    if (e.endpoint && e.endpoint !== 'chat') model.append(el('span', { class: 'chip' }, e.endpoint));
+    if (e.key) model.append(el('span', { class: 'chip' }, 'key ' + e.key));
     const backend = el('td', null, e.backend || '–');
     if (e.route_reason) backend.title = 'route: ' + e.route_reason + (e.attempts > 1 ? ' · ' + e.attempts + ' attempts' : '');
     const status = el('td', { class: 'status' });
@@ -529,7 +531,7 @@
   }
 
   async function fetchHistory() {
-    mergeHistory(await getJSON('/v1/history'));
+    mergeHistory(await getJSON('v1/history'));
   }
 
   function guard(fn) {
@@ -549,7 +551,7 @@
       startPolling();
       return;
     }
-    const es = new EventSource('/v1/events');
+    const es = new EventSource('v1/events');
     conn.es = es;
     es.addEventListener('open', () => {
       conn.failures = 0;
@@ -578,14 +580,18 @@
   }
 
   async function poll() {
-    const [st, hist, models, health] = await Promise.all(
-      [getJSON('/v1/stats'), getJSON('/v1/history'), getJSON('/v1/models'), getJSON('/health')]);
+    // One request for everything the page shows, served by the dashboard
+    // itself (relative, so it works under any prefix).
+    const d = await getJSON('v1/dashboard');
     if (!conn.pollTimer) return; // the stream came back meanwhile
-    if (st) applyStats(st);
-    if (hist) mergeHistory(hist);
-    if (models) applyModels(models);
-    if (health) applyHealth(health);
-    if (st || hist || models || health) {
+    if (d) {
+      if (d.stats) applyStats(d.stats);
+      if (d.history) mergeHistory(d.history);
+      if (d.models) applyModels(d.models);
+      if (d.health) applyHealth(d.health);
+      if (d.backends) applyBackends(d.backends);
+    }
+    if (d) {
       setMode('polling', 'Polling every ' + POLL_MS / 1000 + ' s');
     } else {
       setMode('offline', 'Offline, retrying');
