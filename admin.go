@@ -7,13 +7,17 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
 
+	"github.com/nexusllm/nexus/api"
 	"github.com/nexusllm/nexus/health"
 	"github.com/nexusllm/nexus/internal/openai"
 	"github.com/nexusllm/nexus/registry"
@@ -28,93 +32,45 @@ const (
 	// detectBudget bounds the type detection of a backend added without a
 	// type (health.Detect tries up to three requests).
 	detectBudget = 6 * time.Second
-	// defaultAdminPriority is the priority of a backend added without one,
-	// the same default a [[backends]] entry gets.
-	defaultAdminPriority = 50
 )
 
-// BackendList is the body of GET /v1/backends.
-type BackendList struct {
-	Backends []BackendInfo `json:"backends"`
-}
-
-// BackendInfo is one backend as the admin API reports it. It never carries
-// the backend's API key.
-type BackendInfo struct {
-	ID       string `json:"id"`
-	Name     string `json:"name"`
-	URL      string `json:"url"`
-	Type     string `json:"type"`     // ollama, vllm, llamacpp, exo, openai, lmstudio or generic
-	Status   string `json:"status"`   // healthy, unhealthy, unknown or draining
-	Priority int    `json:"priority"` // lower is preferred
-	Source   string `json:"source"`   // static, mdns or manual
-	Pending  int64  `json:"pending"`  // requests in flight now
-	Requests uint64 `json:"requests"` // requests forwarded so far
-	// LatencyMS is the moving average of health-probe latency in
-	// milliseconds; 0 until a probe got an answer.
-	LatencyMS float64 `json:"latency_ms"`
-	// LastError is why the backend last failed, null when it is healthy.
-	LastError *string `json:"last_error"`
-	// LastCheck is when the status was last set, RFC 3339 in UTC.
-	LastCheck string             `json:"last_check"`
-	Models    []BackendModelInfo `json:"models"`
-}
-
-// BackendModelInfo is one model a backend serves.
-type BackendModelInfo struct {
-	ID            string `json:"id"`
-	ContextLength int    `json:"context_length"`
-	// Capabilities are true when known to be supported; a capability
-	// nobody reported is false here but still allowed by routing.
-	Capabilities Capabilities `json:"capabilities"`
-}
-
-// AddBackendRequest is the body of POST /v1/backends. Type is detected when
-// empty; Priority defaults to 50. A backend's API key cannot be set through
-// the API: configure api_key_env in the file instead.
-type AddBackendRequest struct {
-	Name     string `json:"name"`
-	URL      string `json:"url"`
-	Type     string `json:"type,omitempty"`
-	Priority *int   `json:"priority,omitempty"`
-}
-
 // backendInfo describes b for the admin API.
-func backendInfo(b *registry.Backend) BackendInfo {
-	info := BackendInfo{
+func backendInfo(b *registry.Backend) api.Backend {
+	info := api.Backend{
 		ID:        b.ID,
 		Name:      b.Name,
-		URL:       b.URL,
+		URL:       displayURL(b.URL),
 		Type:      string(b.Type),
 		Status:    b.Status().String(),
 		Priority:  b.Priority,
 		Source:    string(b.Source),
+		Endpoints: b.Endpoints().Names(),
 		Pending:   b.Pending(),
 		Requests:  b.Requests(),
-		LatencyMS: float64(b.Latency().Microseconds()) / 1000,
+		LatencyMS: math.Round(float64(b.Latency())/float64(time.Millisecond)*10) / 10,
 		LastCheck: b.LastCheck().UTC().Format(time.RFC3339),
-		Models:    []BackendModelInfo{},
+		Models:    []api.BackendModel{},
 	}
 	if e := b.LastError(); e != "" {
 		info.LastError = &e
 	}
 	for _, m := range b.Models() {
-		info.Models = append(info.Models, BackendModelInfo{
+		info.Models = append(info.Models, api.BackendModel{
 			ID:            m.ID,
 			ContextLength: m.ContextLength,
-			Capabilities:  Capabilities{Vision: m.Vision.Bool(), Tools: m.Tools.Bool(), JSONMode: m.JSONMode.Bool()},
+			Capabilities:  capabilities(m),
 		})
 	}
 	return info
 }
 
 // backendInfos describes every backend, sorted by name then id.
-func (g *Gateway) backendInfos() []BackendInfo {
-	list := make([]BackendInfo, 0, len(g.reg.Backends()))
+func (g *Gateway) backendInfos() []api.Backend {
+	list := make([]api.Backend, 0, len(g.reg.Backends()))
 	for _, b := range g.reg.Backends() {
 		list = append(list, backendInfo(b))
 	}
-	slices.SortFunc(list, func(a, b BackendInfo) int {
+	slices.SortFunc(list, func(a, b api.Backend) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
 	})
 	return list
@@ -131,32 +87,15 @@ func (g *Gateway) findBackend(name string) (*registry.Backend, bool) {
 	return g.reg.Get(name)
 }
 
-// handleBackends serves GET (and HEAD) /v1/backends, the fleet with its
-// live state, and POST /v1/backends, which adds a backend.
-func (g *Gateway) handleBackends(w http.ResponseWriter, r *http.Request) {
-	switch r.Method {
-	case http.MethodGet, http.MethodHead:
-		if g.requireAuth(w, r) {
-			writeJSON(w, http.StatusOK, BackendList{Backends: g.backendInfos()})
-		}
-	case http.MethodPost:
-		if g.requireAuth(w, r) {
-			g.handleAddBackend(w, r)
-		}
-	default:
-		w.Header().Set("Allow", "GET, HEAD, POST")
-		openai.WriteError(w, http.StatusMethodNotAllowed,
-			"Method "+r.Method+" is not allowed on /v1/backends; use GET or POST.",
-			openai.TypeInvalidRequest, "", "method_not_allowed")
-	}
+// handleListBackends serves GET /v1/backends: the fleet with its live
+// state.
+func (g *Gateway) handleListBackends(w http.ResponseWriter, r *http.Request) {
+	writeJSON(w, http.StatusOK, api.BackendList{Backends: g.backendInfos()})
 }
 
 // handleDeleteBackend serves DELETE /v1/backends/{name}. Requests already
 // forwarded to the backend finish; new ones no longer see it.
 func (g *Gateway) handleDeleteBackend(w http.ResponseWriter, r *http.Request) {
-	if !g.requireAuth(w, r) {
-		return
-	}
 	name := r.PathValue("name")
 	b, ok := g.findBackend(name)
 	if ok {
@@ -218,12 +157,14 @@ func (g *Gateway) handleAddBackend(w http.ResponseWriter, r *http.Request) {
 		}
 		typ = detected
 	}
+	endpoints, _ := registry.ParseEndpoints(req.Endpoints)
 	b, err := g.reg.Add(registry.Config{
-		Name:     req.Name,
-		URL:      req.URL,
-		Type:     typ,
-		Priority: *req.Priority,
-		Source:   registry.SourceManual,
+		Name:      req.Name,
+		URL:       req.URL,
+		Type:      typ,
+		Priority:  *req.Priority,
+		Source:    registry.SourceManual,
+		Endpoints: endpoints,
 	})
 	switch {
 	case errors.Is(err, registry.ErrDuplicateBackend):
@@ -249,8 +190,8 @@ func duplicate(name string) *adminError {
 
 // decodeAddBackend reads the body of POST /v1/backends: one JSON object
 // with no field besides name, url, type and priority.
-func decodeAddBackend(w http.ResponseWriter, r *http.Request) (AddBackendRequest, *adminError) {
-	var req AddBackendRequest
+func decodeAddBackend(w http.ResponseWriter, r *http.Request) (api.AddBackend, *adminError) {
+	var req api.AddBackend
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxAdminBody))
 	dec.DisallowUnknownFields()
 	err := dec.Decode(&req)
@@ -279,7 +220,7 @@ func decodeAddBackend(w http.ResponseWriter, r *http.Request) (AddBackendRequest
 			return req, badField(field, "Unknown field '%s': a backend's API key cannot be set through the API; "+
 				"configure api_key_env for it in the configuration file.", field)
 		}
-		return req, badField(field, "Unknown field '%s': only name, url, type and priority are accepted.", field)
+		return req, badField(field, "Unknown field '%s': only name, url, type, priority and endpoints are accepted.", field)
 	}
 	return req, badField("", "The body must be one JSON object {\"name\", \"url\", \"type\", \"priority\"}: %v.", err)
 }
@@ -299,7 +240,7 @@ func jsonKind(kind string) string {
 
 // validateAddBackend checks and normalises req in place: trimmed fields,
 // a lower-case type, a priority (default 50).
-func (g *Gateway) validateAddBackend(req *AddBackendRequest) *adminError {
+func (g *Gateway) validateAddBackend(req *api.AddBackend) *adminError {
 	req.Name = strings.TrimSpace(req.Name)
 	req.URL = strings.TrimSpace(req.URL)
 	req.Type = strings.ToLower(strings.TrimSpace(req.Type))
@@ -314,22 +255,28 @@ func (g *Gateway) validateAddBackend(req *AddBackendRequest) *adminError {
 	if req.URL == "" {
 		return badField("url", "Missing required parameter: 'url'.")
 	}
-	u, err := url.Parse(req.URL)
-	switch {
-	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.Opaque != "":
+	if _, err := registry.CheckURL(req.URL); err != nil {
+		switch {
+		case errors.Is(err, registry.ErrURLCredentials):
+			return badField("url", "Invalid 'url': credentials in the URL are not accepted.")
+		case errors.Is(err, registry.ErrURLQuery):
+			return badField("url", "Invalid 'url' %q: a base URL has no query or fragment.", req.URL)
+		}
 		return badField("url", "Invalid 'url' %q: want an http:// or https:// base URL.", req.URL)
-	case u.User != nil:
-		return badField("url", "Invalid 'url': credentials in the URL are not accepted.")
-	case u.RawQuery != "" || u.Fragment != "":
-		return badField("url", "Invalid 'url' %q: a base URL has no query or fragment.", req.URL)
+	}
+	if g.isSelf(req.URL) {
+		return badField("url", "Invalid 'url' %q: it points at this gateway itself, which would send requests round in a loop.", req.URL)
 	}
 	if req.Type != "" {
 		if _, ok := registry.ParseType(req.Type); !ok {
-			return badField("type", "Invalid 'type' %q: want one of ollama, vllm, llamacpp, exo, openai, lmstudio, generic, or none to detect it.", req.Type)
+			return badField("type", "Invalid 'type' %q: want one of %s, or none to detect it.", req.Type, backendTypeNames())
 		}
 	}
+	if _, unknown := registry.ParseEndpoints(req.Endpoints); unknown != "" {
+		return badField("endpoints", "Invalid endpoint %q in 'endpoints': want some of %s.", unknown, strings.Join(registry.EndpointNames(), ", "))
+	}
 	if req.Priority == nil {
-		p := defaultAdminPriority
+		p := DefaultBackendPriority
 		req.Priority = &p
 	} else if *req.Priority < 0 {
 		return badField("priority", "Invalid 'priority': must be >= 0 (got %d).", *req.Priority)
@@ -338,4 +285,43 @@ func (g *Gateway) validateAddBackend(req *AddBackendRequest) *adminError {
 		return duplicate(req.Name)
 	}
 	return nil
+}
+
+// displayURL drops user information, query and fragment from a backend URL
+// so that no credential embedded in it is shown.
+func displayURL(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return ""
+	}
+	u.User = nil
+	u.RawQuery = ""
+	u.ForceQuery = false
+	u.Fragment = ""
+	u.RawFragment = ""
+	return u.String()
+}
+
+// isSelf reports whether a backend URL points at the gateway's own listen
+// address (server.host and server.port): a loopback or unspecified host,
+// or the configured host, on the gateway's port. Such a backend would send
+// every request back into the gateway.
+func (g *Gateway) isSelf(raw string) bool {
+	u, err := url.Parse(raw)
+	if err != nil || g.cfg.Server.Port == 0 {
+		return false
+	}
+	port := u.Port()
+	if port == "" {
+		port = map[string]string{"http": "80", "https": "443"}[u.Scheme]
+	}
+	if port != strconv.Itoa(g.cfg.Server.Port) {
+		return false
+	}
+	host := u.Hostname()
+	if strings.EqualFold(host, "localhost") || strings.EqualFold(host, g.cfg.Server.Host) {
+		return true
+	}
+	ip, err := netip.ParseAddr(host)
+	return err == nil && (ip.Unmap().IsLoopback() || ip.IsUnspecified())
 }

@@ -1,6 +1,8 @@
 package nexus_test
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"context"
 	"encoding/json"
 	"io"
@@ -52,11 +54,11 @@ func call(t *testing.T, method, url, body string, header ...string) (int, http.H
 	return res.StatusCode, res.Header, b
 }
 
-func listBackends(t *testing.T, base string, header ...string) []nexus.BackendInfo {
+func listBackends(t *testing.T, base string, header ...string) []api.Backend {
 	t.Helper()
 	status, _, body := call(t, http.MethodGet, base+"/v1/backends", "", header...)
 	require.Equal(t, http.StatusOK, status, "body: %s", body)
-	var list nexus.BackendList
+	var list api.BackendList
 	require.NoError(t, json.Unmarshal(body, &list))
 	return list.Backends
 }
@@ -77,7 +79,7 @@ func TestAdminListBackends(t *testing.T) {
 	status, _, raw := call(t, http.MethodGet, base+"/v1/backends", "")
 	require.Equal(t, http.StatusOK, status)
 	assert.NotContains(t, string(raw), "sk-very-secret", "the API must never show a backend's key")
-	var list nexus.BackendList
+	var list api.BackendList
 	require.NoError(t, json.Unmarshal(raw, &list))
 	require.Len(t, list.Backends, 2)
 
@@ -94,8 +96,8 @@ func TestAdminListBackends(t *testing.T) {
 	_, err := time.Parse(time.RFC3339, a.LastCheck)
 	assert.NoError(t, err)
 	require.Len(t, a.Models, 2)
-	assert.Equal(t, nexus.BackendModelInfo{ID: "llama3:8b", ContextLength: 8192,
-		Capabilities: nexus.Capabilities{Vision: true, Tools: true}}, a.Models[0])
+	assert.Equal(t, api.BackendModel{ID: "llama3:8b", ContextLength: 8192,
+		Capabilities: api.Capabilities{Vision: true, Tools: true, Kinds: []string{"completion"}}}, a.Models[0])
 
 	assert.Equal(t, "zeta", z.Name)
 	assert.Equal(t, "unhealthy", z.Status)
@@ -138,7 +140,7 @@ func TestAdminAddBackend(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			status, h, body := call(t, http.MethodPost, base+"/v1/backends", tt.body)
 			require.Equal(t, http.StatusCreated, status, "body: %s", body)
-			var info nexus.BackendInfo
+			var info api.Backend
 			require.NoError(t, json.Unmarshal(body, &info))
 			assert.Equal(t, tt.wantType, info.Type)
 			assert.Equal(t, "manual", info.Source)
@@ -197,7 +199,7 @@ func TestAdminAddBackendErrors(t *testing.T) {
 		{"priority of the wrong type", `{"name":"a","url":"` + u + `","priority":"high"}`, 400, "priority", "", "an integer"},
 		{"api key refused", `{"name":"a","url":"` + u + `","api_key":"sk"}`, 400, "api_key", "", "api_key_env"},
 		{"api key env refused", `{"name":"a","url":"` + u + `","api_key_env":"HOME"}`, 400, "api_key_env", "", "api_key_env"},
-		{"unknown field", `{"name":"a","url":"` + u + `","weight":1}`, 400, "weight", "", "only name, url, type and priority"},
+		{"unknown field", `{"name":"a","url":"` + u + `","weight":1}`, 400, "weight", "", "only name, url, type, priority and endpoints"},
 		{"duplicate name", `{"name":"taken","url":"` + u + `","type":"openai"}`, 409, "name", "backend_exists", "already exists"},
 		{"undetectable backend", `{"name":"gone","url":"` + dead.URL() + `"}`, 400, "url", "backend_undetected", dead.URL()},
 		{"body too large", `{"name":"` + strings.Repeat("x", 70<<10) + `"}`, 413, "", "request_too_large", "limit"},

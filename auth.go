@@ -8,17 +8,21 @@ import (
 	"strings"
 
 	"github.com/nexusllm/nexus/internal/openai"
+	"github.com/nexusllm/nexus/limits"
 )
 
-// Inbound authentication. When server.api_keys is set, every route but
-// GET /health (left open for load balancers and orchestrators) requires one
-// of the keys as "Authorization: Bearer <key>". That covers the chat and
-// model API, the admin API, /v1/stats and /metrics (configure the scrape
-// job with the key as its bearer credentials) and the dashboard.
+// Inbound authentication. With keys configured ([[keys]] or
+// server.api_keys), every route but GET /health (left open for load
+// balancers and orchestrators) requires one of them, as "Authorization:
+// Bearer <key>" or "x-api-key: <key>" (what Anthropic clients send). That
+// covers the inference API, the admin API (whose changes need an admin
+// key), /v1/stats and /metrics (configure the scrape job with a key as its
+// bearer credentials) and the dashboard. With no keys at all, everything is
+// open except fleet changes, which only a loopback client may make.
 //
-// A browser cannot send that header from an EventSource, so the dashboard
-// is opened once as /?api_key=<key>: the gateway answers with a redirect
-// to the bare page (the key leaves the address bar and history) and an
+// A browser cannot send a header from an EventSource, so the dashboard is
+// opened once as /?api_key=<key>: the gateway answers with a redirect to
+// the bare page (the key leaves the address bar and history) and an
 // HttpOnly, SameSite=Strict cookie. The cookie holds a value derived from
 // the key, not the key, and is accepted for GET and HEAD requests only, so
 // it can neither be replayed as an API key nor used for a cross-site write.
@@ -34,23 +38,31 @@ const (
 )
 
 // authenticator checks inbound keys in constant time. A nil authenticator
-// lets everything through.
+// lets everything through (but fleet changes; see requireAdmin).
 type authenticator struct {
-	keys    [][sha256.Size]byte // SHA-256 of each key
+	keys    *limits.Keyring
 	cookies [][sha256.Size]byte // SHA-256 of each key's cookie value
 }
 
-// newAuthenticator returns nil when keys is empty (authentication off).
-func newAuthenticator(keys []string) *authenticator {
-	if len(keys) == 0 {
+// newAuthenticator returns nil when keys is nil (authentication off).
+func newAuthenticator(keys *limits.Keyring, secrets []string) *authenticator {
+	if keys == nil {
 		return nil
 	}
-	a := &authenticator{}
-	for _, k := range keys {
-		a.keys = append(a.keys, sha256.Sum256([]byte(k)))
+	a := &authenticator{keys: keys}
+	for _, k := range secrets {
 		a.cookies = append(a.cookies, sha256.Sum256([]byte(cookieValue(k))))
 	}
 	return a
+}
+
+// secrets lists the configured key secrets, for the dashboard cookies.
+func (c Config) secrets() []string {
+	out := append([]string(nil), c.Server.APIKeys...)
+	for _, k := range c.Keys {
+		out = append(out, k.Key)
+	}
+	return out
 }
 
 // cookieValue is the dashboard cookie for key: a one-way function of it.
@@ -71,11 +83,18 @@ func matchAny(set [][sha256.Size]byte, s string) bool {
 	return match == 1
 }
 
-// bearer returns the token of an "Authorization: Bearer <token>" header.
-func bearer(r *http.Request) (string, bool) {
-	scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " ")
-	token = strings.TrimSpace(token)
-	return token, ok && strings.EqualFold(scheme, "Bearer") && token != ""
+// clientKey returns the key a request carries: the token of
+// "Authorization: Bearer <token>", else the x-api-key header.
+func clientKey(r *http.Request) (string, bool) {
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") {
+		if token = strings.TrimSpace(token); token != "" {
+			return token, true
+		}
+	}
+	if k := strings.TrimSpace(r.Header.Get("X-Api-Key")); k != "" {
+		return k, true
+	}
+	return "", false
 }
 
 // readOnly reports whether r is a GET or HEAD request, the only ones a
@@ -84,72 +103,118 @@ func readOnly(r *http.Request) bool {
 	return r.Method == http.MethodGet || r.Method == http.MethodHead
 }
 
-// allows reports whether r carries a valid key, in its Authorization
-// header or, for a read-only request, as the dashboard cookie.
-func (a *authenticator) allows(r *http.Request) bool {
-	if a == nil {
-		return true
+// principal returns who r is: nil with ok true when authentication is off,
+// the key's principal when it carries a valid key. Otherwise it answers
+// 401 in the API's envelope and reports false.
+func (g *Gateway) principal(w http.ResponseWriter, r *http.Request, style apiStyle) (*limits.Principal, bool) {
+	if g.auth == nil {
+		return nil, true
 	}
-	if token, ok := bearer(r); ok {
-		return matchAny(a.keys, token)
+	if key, ok := clientKey(r); ok {
+		if p, ok := g.auth.keys.Lookup(key); ok {
+			return p, true
+		}
 	}
-	if !readOnly(r) {
-		return false
-	}
-	c, err := r.Cookie(authCookie)
-	return err == nil && c.Value != "" && matchAny(a.cookies, c.Value)
+	g.unauthorized(w, r, style)
+	return nil, false
 }
 
-// authorized reports whether r may use the gateway: always when no gateway
-// API keys are configured, otherwise only with one of them (see allows).
-func (g *Gateway) authorized(r *http.Request) bool { return g.auth.allows(r) }
-
-// requireAuth answers 401 and reports false when r is not authorized.
-func (g *Gateway) requireAuth(w http.ResponseWriter, r *http.Request) bool {
-	if g.authorized(r) {
-		return true
-	}
-	msg := "Missing or invalid API key. Send the header 'Authorization: Bearer <key>' with one of the gateway's keys."
+// unauthorized answers 401.
+func (g *Gateway) unauthorized(w http.ResponseWriter, r *http.Request, style apiStyle) {
+	g.log.Debug("request without a valid API key", "method", r.Method, "path", r.URL.Path, "remote_addr", r.RemoteAddr)
+	msg := "Missing or invalid API key. Send the header 'Authorization: Bearer <key>' (or 'x-api-key: <key>') with one of the gateway's keys."
 	if r.URL.Path == "/" && readOnly(r) {
 		msg += " To open the dashboard in a browser, visit /?api_key=<key> once."
 	}
 	w.Header().Set("WWW-Authenticate", `Bearer realm="nexus"`)
+	if style == apiAnthropic {
+		openai.WriteAnthropicError(w, http.StatusUnauthorized, "", msg)
+		return
+	}
 	openai.WriteError(w, http.StatusUnauthorized, msg, openai.TypeAuthentication, "", openai.CodeInvalidAPIKey)
-	return false
 }
 
-// authenticate guards every route but GET /health. It reports whether the
-// request may go on; when it returns false it has answered (401, or the
-// redirect that turns /?api_key=<key> into the dashboard cookie).
-func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request) bool {
-	if g.auth == nil || r.URL.Path == "/health" && readOnly(r) {
+// authenticate applies a route's access rule. It reports whether the
+// request may go on; when it returns false it has answered (401, 403, or
+// the redirect that turns /?api_key=<key> into the dashboard cookie).
+func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, acc access) bool {
+	switch acc {
+	case accessOpen, accessInference:
+		return true // inference handlers authenticate themselves
+	case accessAdmin:
+		return g.requireAdmin(w, r)
+	}
+	if g.auth == nil {
 		return true
 	}
 	if r.URL.Path == "/" && readOnly(r) && r.URL.Query().Has(authQuery) {
-		key := r.URL.Query().Get(authQuery)
-		if !matchAny(g.auth.keys, key) {
-			g.log.Debug("dashboard login with an invalid key", "remote_addr", r.RemoteAddr)
-			return g.requireAuth(w, r)
+		g.dashboardLogin(w, r)
+		return false
+	}
+	if key, ok := clientKey(r); ok {
+		if _, ok := g.auth.keys.Lookup(key); ok {
+			return true
 		}
-		http.SetCookie(w, &http.Cookie{
-			Name:     authCookie,
-			Value:    cookieValue(key),
-			Path:     "/",
-			HttpOnly: true,
-			Secure:   r.TLS != nil,
-			SameSite: http.SameSiteStrictMode,
-		})
-		// Relative, so that it also works when the gateway is mounted
-		// under a prefix; it drops the query and with it the key.
-		w.Header().Set("Location", "./")
-		w.Header().Set("Cache-Control", "no-store")
-		w.Header().Set("Referrer-Policy", "no-referrer")
-		w.WriteHeader(http.StatusSeeOther)
-		return false
+	} else if readOnly(r) {
+		if c, err := r.Cookie(authCookie); err == nil && c.Value != "" && matchAny(g.auth.cookies, c.Value) {
+			return true
+		}
 	}
-	if !g.requireAuth(w, r) {
-		g.log.Debug("request without a valid API key", "method", r.Method, "path", r.URL.Path, "remote_addr", r.RemoteAddr)
-		return false
+	g.unauthorized(w, r, apiOpenAI)
+	return false
+}
+
+// dashboardLogin turns /?api_key=<key> into the dashboard's session cookie
+// and a redirect to the bare page, or answers 401 for a wrong key.
+func (g *Gateway) dashboardLogin(w http.ResponseWriter, r *http.Request) {
+	key := r.URL.Query().Get(authQuery)
+	if _, ok := g.auth.keys.Lookup(key); !ok {
+		g.log.Debug("dashboard login with an invalid key", "remote_addr", r.RemoteAddr)
+		g.unauthorized(w, r, apiOpenAI)
+		return
 	}
-	return true
+	http.SetCookie(w, &http.Cookie{
+		Name:     authCookie,
+		Value:    cookieValue(key),
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   r.TLS != nil,
+		SameSite: http.SameSiteStrictMode,
+	})
+	// Relative, so that it also works when the dashboard is mounted under
+	// a prefix; it drops the query and with it the key.
+	w.Header().Set("Location", "./")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(http.StatusSeeOther)
+}
+
+// requireAdmin admits fleet changes: with keys configured, from an admin
+// key only; with no keys at all, from a loopback client only, since
+// anybody who reaches the port could otherwise add a backend and receive
+// prompts. Anyone else gets 403 (401 without a valid key) explaining how
+// to enable it.
+func (g *Gateway) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
+	var p *limits.Principal
+	if g.auth != nil {
+		key, ok := clientKey(r)
+		if ok {
+			p, ok = g.auth.keys.Lookup(key)
+		}
+		if !ok {
+			g.unauthorized(w, r, apiOpenAI)
+			return false
+		}
+	}
+	var keys *limits.Keyring
+	if g.auth != nil {
+		keys = g.auth.keys
+	}
+	allowed, why := keys.AdminAllowed(p, r.RemoteAddr)
+	if allowed {
+		return true
+	}
+	g.log.Info("admin change refused", "method", r.Method, "path", r.URL.Path, "remote_addr", r.RemoteAddr, "reason", why)
+	openai.WriteError(w, http.StatusForbidden, why, openai.TypePermission, "", "admin_forbidden")
+	return false
 }

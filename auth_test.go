@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/nexusllm/nexus"
+	"github.com/nexusllm/nexus/config"
 	"github.com/nexusllm/nexus/nexustest"
 )
 
@@ -223,7 +224,7 @@ func TestKeysNeverLeak(t *testing.T) {
 		cfg.Backends = append(cfg.Backends, bc)
 	}
 	cfg.Server.APIKeys = []string{gatewayKey}
-	_, err := cfg.ApplyEnv(func(name string) (string, bool) {
+	_, err := config.ApplyEnv(&cfg, func(name string) (string, bool) {
 		if name == "BACKEND_KEY" {
 			return backendKey, true
 		}

@@ -10,26 +10,38 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
-// TestImportDirection enforces DESIGN §2: packages depend one way. Leaves
-// import at most registry (proxy: internal/openai); only the root package
-// composes them; nothing imports cmd/ or examples/.
+// TestImportDirection enforces DESIGN §2: packages depend one way.
+// registry, api and internal/openai import nothing of ours; feature
+// packages import at most registry and api; proxy and translate at most
+// internal/openai; only the root package composes them; nothing imports
+// cmd/ or examples/; production code never imports nexustest.
 func TestImportDirection(t *testing.T) {
 	t.Parallel()
 	const mod = "github.com/nexusllm/nexus"
 	out, err := exec.Command("go", "list", "-f", `{{.ImportPath}}:{{join .Imports " "}}`, mod+"/...").CombinedOutput()
 	require.NoError(t, err, "%s", out)
+	feature := []string{"registry", "api"} // what a feature package may import
 	allowed := map[string][]string{
-		"":                  {"dashboard", "health", "internal/openai", "logging", "metrics", "proxy", "registry", "routing"},
+		"": {"api", "dashboard", "discovery", "health", "internal/openai", "limits", "logging", "metrics",
+			"proxy", "registry", "routing", "signals", "translate"},
 		"registry":          {},
+		"api":               {},
 		"internal/openai":   {},
 		"logging":           {},
 		"nexustest":         {},
 		"internal/promtest": {},
-		"routing":           {"registry"},
-		"health":            {"registry"},
-		"metrics":           {"registry"},
-		"dashboard":         {"registry"},
+		"routing":           feature,
+		"health":            feature,
+		"signals":           feature,
+		"discovery":         feature,
+		"metrics":           feature,
+		"limits":            feature,
+		"dashboard":         feature,
 		"proxy":             {"internal/openai"},
+		"translate":         {"internal/openai"},
+		// config loads nexus.toml into the root package's Config; the root
+		// package never imports it.
+		"config": {"", "limits", "logging", "registry", "routing"},
 	}
 	for line := range strings.SplitSeq(strings.TrimSpace(string(out)), "\n") {
 		pkg, imports, _ := strings.Cut(line, ":")

@@ -1,6 +1,8 @@
 package nexus_test
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"context"
 	"encoding/json"
 	"fmt"
@@ -93,7 +95,7 @@ func ExampleGateway_ServeHTTP() {
 	_ = json.Unmarshal(backend.Requests()[0].Body, &sent)
 	fmt.Println("sent to backend:", sent.Model) // the alias resolved
 
-	var health nexus.HealthStatus
+	var health api.Health
 	res, err := srv.Client().Get(srv.URL + "/health")
 	if err != nil {
 		panic(err)

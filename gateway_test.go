@@ -1,6 +1,8 @@
 package nexus_test
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"bufio"
 	"bytes"
 	"context"
@@ -45,7 +47,7 @@ func startGateway(t testing.TB, cfg nexus.Config, opts ...nexus.Option) (*nexus.
 	gw, err := nexus.New(cfg, opts...)
 	require.NoError(t, err)
 	require.NoError(t, gw.Start(context.Background()))
-	srv := httptest.NewServer(gw)
+	srv := httptest.NewServer(gw.Handler()) // every surface, as nexus serve mounts them
 	t.Cleanup(func() {
 		srv.Close()
 		require.NoError(t, gw.Close())
@@ -235,12 +237,12 @@ func TestModelsAndHealthEndpoints(t *testing.T) {
 
 	h := gw.Health()
 	assert.Equal(t, "degraded", h.Status)
-	assert.Equal(t, nexus.BackendsHealth{Total: 3, Healthy: 2, Unhealthy: 1}, h.Backends)
+	assert.Equal(t, api.BackendsHealth{Total: 3, Healthy: 2, Unhealthy: 1}, h.Backends)
 	assert.Equal(t, 2, h.Models)
 	resp2, err := http.Get(url + "/health")
 	require.NoError(t, err)
 	defer resp2.Body.Close()
-	var body nexus.HealthStatus
+	var body api.Health
 	require.NoError(t, json.NewDecoder(resp2.Body).Decode(&body))
 	assert.Equal(t, h.Backends, body.Backends)
 	assert.Equal(t, "degraded", body.Status)

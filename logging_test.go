@@ -37,7 +37,7 @@ func (s *syncBuffer) requestLines(t *testing.T) map[string]map[string]any {
 	for line := range strings.SplitSeq(strings.TrimSpace(s.b.String()), "\n") {
 		var rec map[string]any
 		require.NoError(t, json.Unmarshal([]byte(line), &rec), line)
-		if rec["msg"] == "chat completion" {
+		if rec["msg"] == "request" {
 			out[rec["request_id"].(string)] = rec
 		}
 	}
@@ -68,6 +68,7 @@ func TestRequestLogLines(t *testing.T) {
 	assert.Equal(t, "INFO", failover["level"])
 	assert.Equal(t, "gateway", failover["component"])
 	assert.Equal(t, "m", failover["model"])
+	assert.Equal(t, "chat", failover["endpoint"])
 	assert.Equal(t, "m", failover["actual_model"])
 	assert.Equal(t, "good", failover["backend"])
 	assert.EqualValues(t, 200, failover["status"])

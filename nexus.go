@@ -9,14 +9,19 @@
 // metrics through OpenTelemetry, exposed at /metrics (Prometheus) and
 // /v1/stats (JSON).
 //
-// A Gateway is an http.Handler: build it with New, call Start, mount it in
-// your own mux, and Close it when done.
+// A Gateway is an http.Handler serving the inference API: build it with
+// New, call Start, mount it in your own mux, and Close it when done. The
+// operational surfaces are separate handlers to mount if you want them:
+// AdminHandler (the fleet API), DashboardHandler (the web page) and
+// Metrics().Handler() / StatsHandler(); Handler serves everything at once,
+// as `nexus serve` does.
 //
 //	gw, err := nexus.New(cfg)
 //	if err != nil { ... }
 //	if err := gw.Start(ctx); err != nil { ... }
 //	defer gw.Close()
-//	mux.Handle("/", gw)
+//	mux.Handle("/v1/", gw)
+//	mux.Handle("/llm/", http.StripPrefix("/llm", gw.DashboardHandler()))
 package nexus
 
 import (
@@ -57,10 +62,19 @@ type Gateway struct {
 	client      *http.Client
 	ownsClient  bool
 	log         *slog.Logger
-	mux         *http.ServeMux
 	auth        *authenticator // nil when no API keys are configured
 	limit       *limiter       // nil when max_concurrent_requests is 0
 	started     time.Time
+	responses   *responseMemory // which backend created which response
+	uploads     *uploadGuard    // request bodies being read, per client address
+	sampler     *logSampler     // bounds repeated warning lines
+
+	// Passive health: consecutive failed requests that eject a backend,
+	// and how long before one request may try it again.
+	passiveThreshold int
+	passiveCooldown  time.Duration
+
+	inferenceMux, adminMux, dashMux, allMux *http.ServeMux
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -84,7 +98,16 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		base = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{cfg: cfg, started: time.Now(), log: base.With(logging.ComponentKey, "gateway")}
-	g.auth, g.limit = newAuthenticator(cfg.Server.APIKeys), newLimiter(cfg.Server.MaxConcurrentRequests)
+	keys, err := cfg.keyring()
+	if err != nil {
+		return nil, err
+	}
+	g.auth, g.limit = newAuthenticator(keys, cfg.secrets()), newLimiter(cfg.Server.MaxConcurrentRequests)
+	g.responses = newResponseMemory(responseMemorySize, responseMemoryTTL)
+	g.uploads = newUploadGuard(cfg.Server.MaxUploadsPerClient)
+	g.sampler = newLogSampler(logLinesPerSecond)
+	g.passiveThreshold = cmp.Or(cfg.HealthCheck.PassiveFailureThreshold, 3)
+	g.passiveCooldown = time.Duration(cmp.Or(cfg.HealthCheck.PassiveCooldownSeconds, 30)) * time.Second
 	g.reg = o.registry
 	if g.reg == nil {
 		g.reg = registry.New()
@@ -118,6 +141,7 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		g.metrics, g.ownsMetrics = m, true
 	}
 	g.metrics.SetKnownModels(router.KnownModels())
+	g.metrics.SetKnownKeys(keys.Names())
 
 	g.client = o.client
 	if g.client == nil {
@@ -128,7 +152,7 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		Client:           g.client,
 		FirstByteTimeout: cmp.Or(cfg.Server.FirstByteTimeout, timeout),
 		RequestTimeout:   timeout,
-		IdleTimeout:      cfg.Server.StreamIdleTimeout,
+		IdleTimeout:      cmp.Or(cfg.Server.StreamIdleTimeout, min(60*time.Second, timeout)),
 	}
 	hc := cfg.HealthCheck
 	g.checker = health.New(g.reg, health.Config{
@@ -144,13 +168,17 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	})
 	g.history = dashboard.NewHistory(dashboard.DefaultHistoryCapacity)
 	g.dash = dashboard.New(dashboard.Config{
-		Registry: g.reg,
+		Backends: g.backendInfos,
 		History:  g.history,
 		Stats:    func(ctx context.Context) (any, error) { return g.metrics.Stats(ctx) },
-		Models:   func() any { return g.modelList() },
+		Models:   func() any { return g.modelList(nil) },
 		Health:   func() any { return g.Health() },
 	})
-	g.mux = g.routes()
+	routes := routeTable(dashboard.Paths())
+	g.inferenceMux = g.buildMux(routes, surfaceInference)
+	g.adminMux = g.buildMux(routes, surfaceAdmin)
+	g.dashMux = g.buildMux(routes, surfaceDashboard)
+	g.allMux = g.buildMux(routes, surfaceInference, surfaceAdmin, surfaceDashboard, surfaceMetrics)
 	if err := g.addBackends(cfg.Backends); err != nil {
 		g.dash.Close()
 		if g.ownsMetrics {
@@ -203,13 +231,15 @@ func NewTransport(connectTimeout time.Duration) *http.Transport {
 
 func backendFromConfig(bc BackendConfig) registry.Config {
 	t, _ := registry.ParseType(bc.Type)
+	endpoints, _ := registry.ParseEndpoints(bc.Endpoints) // checked by Validate
 	rc := registry.Config{
-		Name:     bc.Name,
-		URL:      bc.URL,
-		Type:     t,
-		Priority: bc.Priority,
-		APIKey:   bc.APIKey,
-		Source:   registry.SourceStatic,
+		Endpoints: endpoints,
+		Name:      bc.Name,
+		URL:       bc.URL,
+		Type:      t,
+		Priority:  bc.Priority,
+		APIKey:    bc.APIKey,
+		Source:    registry.SourceStatic,
 	}
 	for _, m := range bc.Models {
 		rc.Models = append(rc.Models, registry.Model{
@@ -291,26 +321,6 @@ func (g *Gateway) Close() error {
 		g.client.CloseIdleConnections()
 	}
 	return err
-}
-
-// ServeHTTP serves the gateway's API. Every response carries an
-// X-Request-Id: the client's own when it sent a reasonable one, else a new
-// random id. With server.api_keys set, every route but GET /health needs a
-// key (401 otherwise). Chat requests beyond server.max_concurrent_requests
-// get 503 with Retry-After at once.
-func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set(HeaderRequestID, requestID(r))
-	if !g.authenticate(w, r) {
-		return
-	}
-	if limited(r) {
-		if !g.limit.acquire() {
-			g.overloaded(w, r)
-			return
-		}
-		defer g.limit.release()
-	}
-	g.mux.ServeHTTP(w, r)
 }
 
 // Registry returns the gateway's backend registry.

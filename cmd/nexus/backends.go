@@ -1,12 +1,13 @@
 package main
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"fmt"
 	"io"
 	"net/url"
 	"strings"
 
-	"github.com/nexusllm/nexus"
 	"github.com/nexusllm/nexus/registry"
 	"github.com/spf13/cobra"
 )
@@ -49,11 +50,11 @@ func backendsList(cmd *cobra.Command, f *clientFlags, env func(string) (string, 
 		return err
 	}
 	defer c.Close()
-	var list nexus.BackendList
+	var list api.BackendList
 	if err := c.get(cmd.Context(), "/v1/backends", &list); err != nil {
 		return err
 	}
-	shown := make([]nexus.BackendInfo, 0, len(list.Backends))
+	shown := make([]api.Backend, 0, len(list.Backends))
 	for _, b := range list.Backends {
 		if status == "" || b.Status == status {
 			shown = append(shown, b)
@@ -61,7 +62,7 @@ func backendsList(cmd *cobra.Command, f *clientFlags, env func(string) (string, 
 	}
 	out := cmd.OutOrStdout()
 	if f.json {
-		return printJSON(out, nexus.BackendList{Backends: shown})
+		return printJSON(out, api.BackendList{Backends: shown})
 	}
 	if len(shown) == 0 {
 		if status != "" {
@@ -75,7 +76,7 @@ func backendsList(cmd *cobra.Command, f *clientFlags, env func(string) (string, 
 }
 
 // printBackends writes the backends table.
-func printBackends(w io.Writer, list []nexus.BackendInfo, p painter) error {
+func printBackends(w io.Writer, list []api.Backend, p painter) error {
 	t := newTable(w, "NAME", "URL", "TYPE", p.plain("STATUS"), "MODELS", "LATENCY")
 	for _, b := range list {
 		t.row(clean(b.Name), clean(b.URL), clean(b.Type), p.status(clean(b.Status)),
@@ -105,7 +106,7 @@ func newBackendsAddCommand(f *clientFlags, env func(string) (string, bool)) *cob
 			if err != nil || u.Host == "" {
 				return fmt.Errorf("invalid backend URL %q: want http://host:port", args[0])
 			}
-			req := nexus.AddBackendRequest{Name: name, URL: raw, Type: typ}
+			req := api.AddBackend{Name: name, URL: raw, Type: typ}
 			if req.Name == "" {
 				req.Name = u.Host
 			}
@@ -117,7 +118,7 @@ func newBackendsAddCommand(f *clientFlags, env func(string) (string, bool)) *cob
 				return err
 			}
 			defer c.Close()
-			var b nexus.BackendInfo
+			var b api.Backend
 			if err := c.do(cmd.Context(), "POST", "/v1/backends", req, &b); err != nil {
 				return err
 			}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"encoding/json"
 	"net/http"
 	"strings"
@@ -62,12 +64,12 @@ func TestBackendsList(t *testing.T) {
 func TestBackendsListJSON(t *testing.T) {
 	t.Parallel()
 	_, base, _ := fleet(t, nil)
-	api := getBody(t, base+"/v1/backends")
+	raw := getBody(t, base+"/v1/backends")
 
 	out := mustCLI(t, "backends", "list", "--json", "--url", base)
-	assert.JSONEq(t, string(api), out, "--json prints what the API answers")
+	assert.JSONEq(t, string(raw), out, "--json prints what the API answers")
 
-	var list nexus.BackendList
+	var list api.BackendList
 	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "backends", "list", "--json", "-s", "healthy", "--url", base)), &list))
 	require.Len(t, list.Backends, 1)
 	assert.Equal(t, "alpha", list.Backends[0].Name)
@@ -102,7 +104,7 @@ func TestBackendsAddRemove(t *testing.T) {
 
 	// No scheme, no name: http:// and host:port are assumed.
 	out = mustCLI(t, "backends", "add", box.Addr(), "-t", "openai", "-p", "7", "--json", "--url", base)
-	var info nexus.BackendInfo
+	var info api.Backend
 	require.NoError(t, json.Unmarshal([]byte(out), &info))
 	assert.Equal(t, box.Addr(), info.Name)
 	assert.Equal(t, box.URL(), info.URL)

@@ -1,19 +1,20 @@
 package main
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
 	"time"
 
-	"github.com/nexusllm/nexus"
 	"github.com/spf13/cobra"
 )
 
 // healthReport is GET /health, plus a version should the server send one.
 type healthReport struct {
-	nexus.HealthStatus
+	api.Health
 	Version string `json:"version,omitempty"`
 }
 
@@ -51,7 +52,7 @@ func newHealthCommand(env func(string) (string, bool)) *cobra.Command {
 			}
 			p := painter{on: f.color}
 			printHealth(out, h, p)
-			var list nexus.BackendList
+			var list api.BackendList
 			if err := c.get(cmd.Context(), "/v1/backends", &list); err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "(backend details unavailable: %v)\n", err)
 				return nil
@@ -82,7 +83,7 @@ func printHealth(w io.Writer, h healthReport, p painter) {
 
 // printBackendHealth writes one backend line: mark, name, type, models and,
 // for a failing backend, why.
-func printBackendHealth(w io.Writer, b nexus.BackendInfo, p painter) {
+func printBackendHealth(w io.Writer, b api.Backend, p painter) {
 	models := "models"
 	if len(b.Models) == 1 {
 		models = "model"

@@ -28,7 +28,7 @@ func startGateway(t *testing.T, edit func(*nexus.Config)) (*nexus.Gateway, strin
 	gw, err := nexus.New(cfg)
 	require.NoError(t, err)
 	require.NoError(t, gw.Start(t.Context()))
-	srv := httptest.NewServer(gw)
+	srv := httptest.NewServer(gw.Handler())
 	t.Cleanup(func() {
 		srv.Close()
 		assert.NoError(t, gw.Close())

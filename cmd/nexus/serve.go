@@ -12,6 +12,7 @@ import (
 	"strconv"
 
 	"github.com/nexusllm/nexus"
+	"github.com/nexusllm/nexus/config"
 	"github.com/nexusllm/nexus/logging"
 	"github.com/spf13/cobra"
 )
@@ -66,14 +67,14 @@ func loadConfig(cmd *cobra.Command, f *serveFlags, env func(string) (string, boo
 	if p, ok := env("NEXUS_CONFIG"); ok && p != "" && !named {
 		path, named = p, true
 	}
-	cfg, warnings, err := nexus.LoadConfig(path)
+	cfg, warnings, err := config.Load(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !named:
 		cfg, warnings = nexus.DefaultConfig(), []string{"no config file " + path + ": using defaults"}
 	case err != nil:
 		return cfg, nil, err
 	}
-	envWarnings, err := cfg.ApplyEnv(env)
+	envWarnings, err := config.ApplyEnv(&cfg, env)
 	if err != nil {
 		return cfg, nil, err
 	}
@@ -123,7 +124,7 @@ func serve(ctx context.Context, cfg nexus.Config, log *slog.Logger, stdout io.Wr
 		return err
 	}
 	srv := &http.Server{
-		Handler:           gw,
+		Handler:           gw.Handler(),
 		ReadHeaderTimeout: cfg.Server.ReadHeaderTimeout,
 		ReadTimeout:       cfg.Server.ReadTimeout,
 		IdleTimeout:       cfg.Server.IdleTimeout,

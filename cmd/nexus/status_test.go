@@ -1,6 +1,8 @@
 package main
 
 import (
+	"github.com/nexusllm/nexus/api"
+
 	"encoding/json"
 	"net"
 	"strings"
@@ -80,7 +82,7 @@ func TestHealth(t *testing.T) {
 	assert.Contains(t, colored, "\x1b[32m✓\x1b[0m alpha")
 	assert.Equal(t, out, stripANSI(colored))
 
-	var h nexus.HealthStatus
+	var h api.Health
 	require.NoError(t, json.Unmarshal([]byte(mustCLI(t, "health", "--json", "--url", base)), &h))
 	want := gw.Health()
 	want.UptimeSeconds = h.UptimeSeconds

@@ -59,7 +59,7 @@ func run(w io.Writer) error {
 	if err := gw.Start(context.Background()); err != nil {
 		return err
 	}
-	srv := httptest.NewServer(gw)
+	srv := httptest.NewServer(gw.Handler())
 	defer srv.Close()
 
 	// One connection, so each request is handled only after the previous

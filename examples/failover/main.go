@@ -56,7 +56,7 @@ func run(w io.Writer) error {
 	if err := gw.Start(context.Background()); err != nil {
 		return err
 	}
-	srv := httptest.NewServer(gw)
+	srv := httptest.NewServer(gw.Handler())
 	defer srv.Close()
 
 	resp, err := srv.Client().Post(srv.URL+"/v1/chat/completions", "application/json",

@@ -59,7 +59,8 @@ func run(w io.Writer) error {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(promReg, promhttp.HandlerOpts{}))
-	mux.Handle("/", gw)
+	mux.Handle("GET /v1/stats", gw.Metrics().StatsHandler())
+	mux.Handle("/", gw)            // the inference API
 	srv := httptest.NewServer(mux) // listens on 127.0.0.1
 	defer srv.Close()
 
