@@ -9,6 +9,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -132,6 +134,37 @@ func TestBrowserDashboard(t *testing.T) {
 	assert.Equal(t, "200", cells[3])
 	assert.Equal(t, "17", cells[5], "12 prompt + 5 completion tokens")
 	b.waitFor(t, `document.querySelector('[data-backend="alpha"] [data-field="requests"]').textContent === "1"`, "the backend card counter")
+
+	// The latency figures the page shows are /v1/stats's, and truthful:
+	// for one fast request the p95 is that request's duration (the seed's
+	// coarse buckets alone would claim 95 ms).
+	b.waitFor(t, `document.getElementById("latency-detail").textContent.includes("p95")`, "the latency figures")
+	var lat struct {
+		Shown             string  `json:"shown"`
+		Avg, P50, P95     float64 // from /v1/stats, via the dashboard's snapshot
+		ShownAvg, Shown95 float64
+	}
+	b.eval(t, `(async () => {
+		const d = await (await fetch("v1/dashboard")).json();
+		const shown = document.getElementById("latency-detail").textContent;
+		const m = shown.match(/avg ([0-9.]+) (ms|s) · p95 ([0-9.]+) (ms|s)/);
+		const ms = (v, u) => parseFloat(v) * (u === "s" ? 1000 : 1);
+		return {shown, Avg: d.stats.requests.average_duration_ms, P50: d.stats.requests.p50_duration_ms,
+			P95: d.stats.requests.p95_duration_ms, ShownAvg: m ? ms(m[1], m[2]) : -1, Shown95: m ? ms(m[3], m[4]) : -1};
+	})()`, &lat)
+	t.Logf("latency on the page: %q; /v1/stats avg %.3f p50 %.3f p95 %.3f ms", lat.Shown, lat.Avg, lat.P50, lat.P95)
+	require.Positive(t, lat.Shown95, "the page shows a p95: %q", lat.Shown)
+	assert.InDelta(t, lat.P95, lat.Shown95, 0.1+lat.P95*0.1, "the page shows /v1/stats's p95")
+	assert.InDelta(t, lat.Avg, lat.ShownAvg, 0.1+lat.Avg*0.1, "the page shows /v1/stats's average")
+	assert.InDelta(t, lat.Avg, lat.P95, 0.1+lat.Avg*0.1, "one request: its p95 is its duration")
+	assert.InDelta(t, lat.Avg, lat.P50, 0.1+lat.Avg*0.1, "one request: its p50 is its duration")
+	if dir := os.Getenv("NEXUS_SCREENSHOT_DIR"); dir != "" {
+		var shot struct {
+			Data []byte `json:"data"`
+		}
+		b.must(t, b.session, "Page.captureScreenshot", map[string]any{"format": "png"}, &shot)
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "dashboard.png"), shot.Data, 0o644))
+	}
 
 	// A failed request shows its error on demand.
 	bad, code := gw.Send(t, "missing-model")
