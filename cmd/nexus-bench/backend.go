@@ -16,12 +16,15 @@ import (
 // fastBackend is a minimal OpenAI-compatible server for the "direct"
 // baseline: every answer is prepared once, so a request costs little more
 // than net/http itself. It serves GET /v1/models (for the gateway's health
-// probe) and POST /v1/chat/completions, plain or streamed, honouring
-// stream_options.include_usage as real servers do.
+// probe), POST /v1/chat/completions, plain or streamed, honouring
+// stream_options.include_usage as real servers do, and POST /v1/embeddings
+// (one prepared list of vectors, whatever was asked; see embeddingsReply).
 type fastBackend struct {
 	models     []byte
 	plain      []byte
 	plainLen   []string
+	embed      []byte
+	embedLen   []string
 	events     [][]byte // role event, content events, finish event
 	usage      []byte
 	chunkDelay time.Duration
@@ -117,6 +120,8 @@ func newFastBackend(model string, chunks int, chunkDelay time.Duration) *fastBac
 		"usage": u,
 	})
 	f.plainLen = []string{strconv.Itoa(len(f.plain))}
+	f.embed = embeddingsReply(model)
+	f.embedLen = []string{strconv.Itoa(len(f.embed))}
 	f.models, _ = json.Marshal(map[string]any{
 		"object": "list",
 		"data":   []any{map[string]any{"id": model, "object": "model", "created": created, "owned_by": "nexus-bench"}},
@@ -128,6 +133,8 @@ func (f *fastBackend) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	switch r.URL.Path {
 	case "/v1/chat/completions":
 		f.chat(w, r)
+	case embeddingsPath:
+		f.embeddings(w, r)
 	case "/v1/models":
 		w.Header()["Content-Type"] = hdrJSON
 		_, _ = w.Write(f.models)
@@ -188,6 +195,30 @@ func (f *fastBackend) chat(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	send(doneEvent, false)
+}
+
+// embeddings reads the request and answers the prepared vectors.
+func (f *fastBackend) embeddings(w http.ResponseWriter, r *http.Request) {
+	if r.Method != http.MethodPost {
+		http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+		return
+	}
+	buf, _ := f.bufs.Get().(*bytes.Buffer)
+	if buf == nil {
+		buf = new(bytes.Buffer)
+	}
+	defer func() {
+		buf.Reset()
+		f.bufs.Put(buf)
+	}()
+	if _, err := buf.ReadFrom(io.LimitReader(r.Body, 10<<20)); err != nil {
+		http.Error(w, "read body: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	h := w.Header()
+	h["Content-Type"] = hdrJSON
+	h["Content-Length"] = f.embedLen
+	_, _ = w.Write(f.embed)
 }
 
 // startNexustest starts the project's own fake backend instead, for

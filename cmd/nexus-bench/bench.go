@@ -49,16 +49,28 @@ func requestBody(model string, stream bool) []byte {
 	return b
 }
 
-// scenarios lists the plain scenarios, then the streaming one.
+// scenarios lists the plain chat scenarios, then the streaming ones, then
+// the embeddings ones.
 func scenarios(o *options) []scenario {
 	var out []scenario
 	for _, c := range o.concurrency {
-		out = append(out, scenario{Name: fmt.Sprintf("plain@%d", c), Concurrency: c})
+		out = append(out, scenario{Name: fmt.Sprintf("plain@%d", c), Endpoint: endpointChat, Concurrency: c})
 	}
 	for _, c := range o.streamConcurrency {
-		out = append(out, scenario{Name: fmt.Sprintf("stream@%d", c), Stream: true, Concurrency: c})
+		out = append(out, scenario{Name: fmt.Sprintf("stream@%d", c), Endpoint: endpointChat, Stream: true, Concurrency: c})
+	}
+	for _, c := range o.embedConcurrency {
+		out = append(out, scenario{Name: fmt.Sprintf("embed@%d", c), Endpoint: endpointEmbeddings, Concurrency: c})
 	}
 	return out
+}
+
+// scenarioBody is the request body of sc.
+func scenarioBody(o *options, sc scenario) []byte {
+	if sc.Endpoint == endpointEmbeddings {
+		return embeddingsBody(o.embedModel)
+	}
+	return requestBody(o.model, sc.Stream)
 }
 
 // stack closes what was started, last first.
@@ -186,7 +198,7 @@ func runBench(ctx context.Context, o *options, stderr io.Writer) (rep *report, e
 	spec := loadSpec{apiKey: o.apiKey, timeout: o.timeout}
 	countAllocs := local && !o.gatewayProcess
 	for _, sc := range scs {
-		spec.body = requestBody(o.model, sc.Stream)
+		spec.body = scenarioBody(o, sc)
 		res, err := runScenario(ctx, o, sc, h.targets, spec, prog, countAllocs)
 		if err != nil {
 			return nil, err

@@ -27,24 +27,27 @@ func TestBucketsAreContiguous(t *testing.T) {
 
 func TestQuantilesMatchExact(t *testing.T) {
 	t.Parallel()
-	rng := rand.New(rand.NewPCG(1, 2))
+	// Each generator gets its own source: the subtests run in parallel.
 	tests := []struct {
 		name string
-		gen  func() time.Duration
+		gen  func(rng *rand.Rand) time.Duration
 	}{
-		{"uniform 50-500µs", func() time.Duration {
+		{"uniform 50-500µs", func(rng *rand.Rand) time.Duration {
 			return 50*time.Microsecond + time.Duration(rng.Int64N(int64(450*time.Microsecond)))
 		}},
-		{"exponential mean 2ms", func() time.Duration { return time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond)) }},
-		{"tiny 0-100ns", func() time.Duration { return time.Duration(rng.IntN(100)) }},
+		{"exponential mean 2ms", func(rng *rand.Rand) time.Duration {
+			return time.Duration(rng.ExpFloat64() * float64(2*time.Millisecond))
+		}},
+		{"tiny 0-100ns", func(rng *rand.Rand) time.Duration { return time.Duration(rng.IntN(100)) }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
+			rng := rand.New(rand.NewPCG(1, 2))
 			var h histogram
 			vals := make([]time.Duration, 20000)
 			for i := range vals {
-				vals[i] = tt.gen()
+				vals[i] = tt.gen(rng)
 				h.record(vals[i])
 			}
 			slices.Sort(vals)

@@ -18,14 +18,29 @@ import (
 // scenario is one load shape.
 type scenario struct {
 	Name        string
-	Stream      bool
+	Endpoint    string // endpointChat or endpointEmbeddings; "" means chat
+	Stream      bool   // chat only
 	Concurrency int
 }
 
-// target is one endpoint under load.
+// The endpoints a scenario can drive.
+const (
+	endpointChat       = "chat"
+	endpointEmbeddings = "embeddings"
+)
+
+// target is one hop under load.
 type target struct {
 	Name string // direct, bare-proxy, gateway or url
-	URL  string // the full chat completions URL
+	URL  string // the full chat completions URL; the other endpoints are beside it
+}
+
+// url returns the full URL sc sends its requests to.
+func (t target) url(sc scenario) string {
+	if sc.Endpoint == endpointEmbeddings {
+		return embeddingsURL(t.URL)
+	}
+	return t.URL
 }
 
 // loadSpec says how long and how to drive a target.
@@ -102,7 +117,7 @@ func drive(ctx context.Context, client *http.Client, sc scenario, tgt target, sp
 	run.end = run.measureStart.Add(spec.measure)
 	rctx, cancel := context.WithDeadline(ctx, run.end.Add(spec.timeout))
 	defer cancel()
-	tmpl, err := http.NewRequestWithContext(rctx, http.MethodPost, tgt.URL, nil)
+	tmpl, err := http.NewRequestWithContext(rctx, http.MethodPost, tgt.url(sc), nil)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", tgt.Name, err)
 	}

@@ -2,9 +2,10 @@
 //
 // By default it starts, all on 127.0.0.1 and in this one process, a fast
 // fake OpenAI backend, a bare net/http/httputil.ReverseProxy hop in front of
-// it, and the gateway in front of it, then drives the same chat requests at
-// each — plain requests at several concurrencies and streaming requests —
-// and prints requests/s, latency percentiles, errors, the ratios
+// it, and the gateway in front of it, then drives the same requests at
+// each — plain chat requests at several concurrencies, streaming chat
+// requests, and embeddings requests (8 inputs, 8 vectors of 384 floats
+// back) — and prints requests/s, latency percentiles, errors, the ratios
 // gateway/direct and gateway/bare-proxy against the targets of DESIGN §6,
 // and memory. Every scenario runs for a fixed time; the whole run stops by
 // itself.
@@ -15,7 +16,8 @@
 //	go run ./cmd/nexus-bench -url http://127.0.0.1:8000 -model llama3
 //
 // With -url only that endpoint is driven, so you can load-test your own
-// deployment.
+// deployment; embeddings run there only when -embeddings-concurrency is
+// given (with -embeddings-model when the chat model does not embed).
 package main
 
 import (
@@ -59,6 +61,8 @@ type options struct {
 	timeout           time.Duration
 	concurrency       []int
 	streamConcurrency []int
+	embedConcurrency  []int // nil: none
+	embedModel        string
 	chunks            int
 	chunkDelay        time.Duration
 	url               string
@@ -78,7 +82,7 @@ type options struct {
 const localModel = "bench-model"
 
 func parseFlags(args []string, stderr io.Writer) (*options, error) {
-	o := &options{concurrency: []int{1, 16, 64}, streamConcurrency: []int{1, 16}}
+	o := &options{concurrency: []int{1, 16, 64}, streamConcurrency: []int{1, 16}, embedConcurrency: []int{16}}
 	fs := flag.NewFlagSet("nexus-bench", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.DurationVar(&o.duration, "duration", 5*time.Second, "measured time per scenario and target")
@@ -95,6 +99,12 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 		o.streamConcurrency = v
 		return err
 	})
+	fs.Func("embeddings-concurrency", "comma-separated concurrencies of the embeddings scenarios, \"\" for none (default 16; none with -url)", func(s string) error {
+		v, err := parseInts(s)
+		o.embedConcurrency = v
+		return err
+	})
+	fs.StringVar(&o.embedModel, "embeddings-model", "", "model of the embeddings requests (default: -model)")
 	fs.IntVar(&o.chunks, "chunks", 20, "content events per streamed reply of the fake backend")
 	fs.DurationVar(&o.chunkDelay, "chunk-delay", 0, "fake backend's pause between stream events")
 	fs.StringVar(&o.url, "url", "", "drive only this OpenAI-compatible endpoint (base URL, e.g. http://127.0.0.1:8000)")
@@ -147,6 +157,13 @@ func (o *options) normalize(set func(string) bool) error {
 	if o.model == "" && o.url == "" {
 		o.model = localModel
 	}
+	if o.url != "" && !set("embeddings-concurrency") {
+		// Your deployment's model may not embed: ask for it explicitly.
+		o.embedConcurrency = nil
+	}
+	if o.embedModel == "" {
+		o.embedModel = o.model
+	}
 	switch {
 	case o.child != "":
 		return nil
@@ -158,8 +175,10 @@ func (o *options) normalize(set func(string) bool) error {
 		return errors.New("-warmup must not be negative")
 	case o.timeout <= 0:
 		return errors.New("-timeout must be positive")
-	case len(o.concurrency) == 0 && len(o.streamConcurrency) == 0:
-		return errors.New("nothing to run: -concurrency and -stream-concurrency are empty")
+	case len(o.concurrency) == 0 && len(o.streamConcurrency) == 0 && len(o.embedConcurrency) == 0:
+		return errors.New("nothing to run: -concurrency, -stream-concurrency and -embeddings-concurrency are empty")
+	case o.url == "" && o.embedModel != o.model:
+		return errors.New("-embeddings-model needs -url: the local fake backend serves one model")
 	case o.chunks < 1 || o.chunks > 10000:
 		return errors.New("-chunks must be 1-10000")
 	case o.url != "" && o.model == "":

@@ -48,7 +48,7 @@ func TestSmokeTable(t *testing.T) {
 	out, _, err := runBenchCmd(t)
 	require.NoError(t, err)
 
-	for _, sc := range []string{"plain@1", "plain@16", "plain@64", "stream@1 ttfb", "stream@16 ttfb", "stream@16 chunk", "stream@16 total"} {
+	for _, sc := range []string{"plain@1", "plain@16", "plain@64", "stream@1 ttfb", "stream@16 ttfb", "stream@16 chunk", "stream@16 total", "embed@16"} {
 		for _, tgt := range []string{"direct", "bare-proxy", "gateway"} {
 			found := false
 			for line := range strings.SplitSeq(out, "\n") {
@@ -65,6 +65,7 @@ func TestSmokeTable(t *testing.T) {
 	}
 	for _, want := range []string{
 		"gateway/bare-proxy throughput @64:",
+		"embed@16   throughput gateway/bare-proxy",
 		"added p50 latency @1 vs bare proxy:",
 		"stream TTFB p50 @1 vs bare proxy:",
 		"idle RSS (whole process",
@@ -79,12 +80,17 @@ func TestSmokeTable(t *testing.T) {
 // shared with other test binaries a 200 ms window can pass without one
 // request starting, and this test asserts that every target served some.
 func TestSmokeJSON(t *testing.T) {
-	out, _, err := runBenchCmd(t, "-json", "-concurrency", "2", "-stream-concurrency", "2", "-chunks", "5", "-duration", "600ms")
+	out, _, err := runBenchCmd(t, "-json", "-concurrency", "2", "-stream-concurrency", "2", "-embeddings-concurrency", "2", "-chunks", "5", "-duration", "600ms")
 	require.NoError(t, err)
 	var rep report
 	require.NoError(t, json.Unmarshal([]byte(out), &rep), out)
-	require.Len(t, rep.Results, 6)
-	for _, r := range rep.Results {
+	require.Len(t, rep.Results, 9)
+	for i, r := range rep.Results {
+		wantEndpoint := endpointChat
+		if i >= 6 {
+			wantEndpoint = endpointEmbeddings
+		}
+		assert.Equal(t, wantEndpoint, r.Endpoint, "%s → %s", r.Scenario, r.Target)
 		assert.Positive(t, r.Requests, "%s → %s", r.Scenario, r.Target)
 		assert.Zero(t, r.Errors, "%s → %s: %s", r.Scenario, r.Target, r.FirstError)
 		assert.Positive(t, r.RPS)
@@ -95,7 +101,7 @@ func TestSmokeJSON(t *testing.T) {
 			assert.GreaterOrEqual(t, r.Total.P50, r.Latency.P50*0.9, "a stream ends after its first event")
 		}
 	}
-	assert.Len(t, rep.Comparisons, 2)
+	assert.Len(t, rep.Comparisons, 3)
 	require.NotNil(t, rep.Memory)
 	assert.Positive(t, rep.Memory.Idle)
 	assert.GreaterOrEqual(t, rep.Memory.Peak, rep.Memory.Idle)
@@ -165,7 +171,7 @@ func TestGatewayProcess(t *testing.T) {
 
 func TestProgress(t *testing.T) {
 	t.Parallel()
-	_, errOut, err := runBenchCmd(t, "-progress", "-concurrency", "1", "-stream-concurrency", "")
+	_, errOut, err := runBenchCmd(t, "-progress", "-concurrency", "1", "-stream-concurrency", "", "-embeddings-concurrency", "")
 	require.NoError(t, err)
 	for _, tgt := range []string{"direct", "bare-proxy", "gateway"} {
 		assert.Contains(t, errOut, "plain@1 → "+tgt)
@@ -183,7 +189,9 @@ func TestFlags(t *testing.T) {
 		{[]string{"-url", "http://127.0.0.1:1"}, "-url needs -model"},
 		{[]string{"-concurrency", "1,x"}, "usage"},
 		{[]string{"-concurrency", "0"}, "usage"},
-		{[]string{"-concurrency", "", "-stream-concurrency", ""}, "nothing to run"},
+		{[]string{"-concurrency", "", "-stream-concurrency", "", "-embeddings-concurrency", ""}, "nothing to run"},
+		{[]string{"-embeddings-concurrency", "0"}, "usage"},
+		{[]string{"-embeddings-model", "other"}, "-embeddings-model needs -url"},
 		{[]string{"-backend", "slow"}, "want fast or nexustest"},
 		{[]string{"-url", "http://127.0.0.1:1", "-model", "m", "-gateway-process"}, "no meaning with -url"},
 		{[]string{"-rounds", "0"}, "-rounds"},
@@ -208,6 +216,8 @@ func TestFlagDefaults(t *testing.T) {
 	assert.Equal(t, 500*time.Millisecond, o.warmup)
 	assert.Equal(t, []int{1, 16, 64}, o.concurrency)
 	assert.Equal(t, []int{1, 16}, o.streamConcurrency)
+	assert.Equal(t, []int{16}, o.embedConcurrency)
+	assert.Equal(t, localModel, o.embedModel)
 	assert.Equal(t, 20, o.chunks)
 	assert.Equal(t, 5, o.rounds)
 	assert.Equal(t, localModel, o.model)
@@ -218,6 +228,17 @@ func TestFlagDefaults(t *testing.T) {
 	assert.Equal(t, 400*time.Millisecond, o.duration)
 	assert.Equal(t, 100*time.Millisecond, o.warmup)
 	assert.Equal(t, 1, o.rounds)
+	assert.Equal(t, []int{16}, o.embedConcurrency, "-smoke runs the embeddings scenario too")
+
+	o, err = parseFlags([]string{"-url", "http://127.0.0.1:1", "-model", "m"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Empty(t, o.embedConcurrency, "a deployment's model may not embed: none unless asked")
+	assert.Equal(t, "m", o.embedModel)
+
+	o, err = parseFlags([]string{"-url", "http://127.0.0.1:1", "-model", "m", "-embeddings-concurrency", "4", "-embeddings-model", "e"}, &bytes.Buffer{})
+	require.NoError(t, err)
+	assert.Equal(t, []int{4}, o.embedConcurrency)
+	assert.Equal(t, "e", o.embedModel)
 }
 
 func TestChatURL(t *testing.T) {

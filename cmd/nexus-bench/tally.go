@@ -47,6 +47,7 @@ func (t *tally) add(o *tally) {
 type result struct {
 	Scenario    string   `json:"scenario"`
 	Target      string   `json:"target"`
+	Endpoint    string   `json:"endpoint"` // chat or embeddings
 	Stream      bool     `json:"stream"`
 	Concurrency int      `json:"concurrency"`
 	Requests    int64    `json:"requests"`
@@ -67,7 +68,7 @@ type result struct {
 // result digests t.
 func (t *tally) result(sc scenario, tgt target) result {
 	res := result{
-		Scenario: sc.Name, Target: tgt.Name, Stream: sc.Stream, Concurrency: sc.Concurrency,
+		Scenario: sc.Name, Target: tgt.Name, Endpoint: sc.Endpoint, Stream: sc.Stream, Concurrency: sc.Concurrency,
 		Requests: t.requests, Errors: t.errors, FirstError: t.firstErr,
 		Seconds: t.elapsed.Seconds(), Latency: t.latency.summarize(),
 	}
