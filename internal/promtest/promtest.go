@@ -112,6 +112,9 @@ func Start(t testing.TB, target string) *Server {
 	return s
 }
 
+// Addr returns the host:port of the server's HTTP API.
+func (s *Server) Addr() string { return s.addr }
+
 // Query evaluates an instant PromQL query that yields one sample.
 func (s *Server) Query(q string) (float64, bool) {
 	resp, err := s.client.Get("http://" + s.addr + "/api/v1/query?query=" + url.QueryEscape(q))
