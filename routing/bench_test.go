@@ -3,6 +3,7 @@ package routing
 import (
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/nexusllm/nexus/registry"
 )
@@ -84,4 +85,54 @@ func BenchmarkRouteFailover(b *testing.B) {
 			}
 		}
 	}
+}
+
+// BenchmarkRouteSignals50Backends is one routing decision among 50
+// backends that all report fresh load (vLLM-like running/waiting/KV, a few
+// saturated, some at max_concurrency, Ollama-like loaded models on every
+// third): smart with signals, and smart with session affinity on top.
+func BenchmarkRouteSignals50Backends(b *testing.B) {
+	setup := func(b *testing.B, affinity bool) *Router {
+		r, _ := benchRouter(b, Smart(DefaultWeights()))
+		now := time.Now()
+		for i, be := range r.reg.Backends() {
+			l := registry.NewLoad(now)
+			l.Running, l.Waiting, l.KVCacheUsage = i%8, i%7, float64(i%10)/10
+			if i%3 == 0 {
+				l.LoadedModels = []registry.LoadedModel{{Name: "llama3"}, {Name: "phi3"}}
+			}
+			be.SetLoad(l)
+		}
+		r2, err := New(r.reg, Config{Strategy: Smart(DefaultWeights()), MaxRetries: 2, Affinity: affinity})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return r2
+	}
+	run := func(b *testing.B, affinity bool) {
+		r := setup(b, affinity)
+		keys := make([]string, 64)
+		for i := range keys {
+			keys[i] = fmt.Sprintf("session-%d", i)
+		}
+		models := []string{"llama3", "mistral", "phi3", "qwen2", "gemma2"}
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			req := Requirements{Model: models[i%len(models)], EstimatedTokens: 500}
+			if affinity {
+				req.SessionKey = keys[i%len(keys)]
+			}
+			i++
+			rt, err := r.Route(req)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, ok := rt.Next(); !ok {
+				b.Fatal("no attempt")
+			}
+		}
+	}
+	b.Run("smart_signals", func(b *testing.B) { run(b, false) })
+	b.Run("smart_signals_affinity", func(b *testing.B) { run(b, true) })
 }

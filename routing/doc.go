@@ -11,6 +11,14 @@
 // whose Kind says why and which maps to an HTTP status and an OpenAI error
 // code.
 //
+// Capacity comes first for every strategy: a backend at its max concurrency
+// (AtCapacity), or saturated by its own fresh load report (see Signals), is
+// not handed to the strategy while another candidate has room. With
+// Config.Affinity, a request's session key pins it to one backend by
+// rendezvous hashing (Rendezvous). When every candidate is at capacity,
+// Route.Full says so, and a caller may hold the request in a Queue until
+// Router.HasRoom.
+//
 // The package does not parse HTTP or JSON: the caller fills Requirements
 // from the request it has already read. Routing is in memory, lock-free
 // (registry snapshots and atomics only) and allocates little; the strategy

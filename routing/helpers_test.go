@@ -15,6 +15,7 @@ type spec struct {
 	priority int
 	status   registry.Status // zero means healthy
 	models   []registry.Model
+	maxConc  int // registry.Config.MaxConcurrency
 }
 
 // models returns plain model entries (unknown capabilities, unknown context).
@@ -43,6 +44,8 @@ func newReg(t testing.TB, specs ...spec) (*registry.Registry, map[string]*regist
 			Priority: s.priority,
 			Status:   st,
 			Models:   s.models,
+
+			MaxConcurrency: s.maxConc,
 		})
 		require.NoError(t, err)
 		byName[s.name] = b

@@ -1,6 +1,10 @@
 package routing
 
-import "github.com/nexusllm/nexus/registry"
+import (
+	"strings"
+
+	"github.com/nexusllm/nexus/registry"
+)
 
 // Requirements is what a request needs from a backend, extracted by the
 // caller from the request body.
@@ -36,6 +40,51 @@ type Requirements struct {
 	// follow-up of a stateful request such as previous_response_id); no
 	// other backend and no fallback model is tried.
 	Backend string
+	// SessionKey identifies the conversation the request belongs to (a
+	// session header, prompt_cache_key or user). When the Router has
+	// affinity on, requests of one session go to the same backend (see
+	// Config.Affinity); "" means no session.
+	SessionKey string
+	// Priority orders the request in the gateway's queue (see Queue); the
+	// zero value is PriorityNormal. Routing itself ignores it.
+	Priority Priority
+}
+
+// Priority is a request's place in the queue: higher goes first.
+type Priority int8
+
+// Priorities, as X-Nexus-Priority names them (high, normal, low).
+const (
+	PriorityLow    Priority = -1
+	PriorityNormal Priority = 0
+	PriorityHigh   Priority = 1
+)
+
+// ParsePriority reads "high", "normal" or "low" (case and surrounding
+// space ignored). ok is false for anything else, and p is then
+// PriorityNormal.
+func ParsePriority(s string) (p Priority, ok bool) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "high":
+		return PriorityHigh, true
+	case "normal":
+		return PriorityNormal, true
+	case "low":
+		return PriorityLow, true
+	}
+	return PriorityNormal, false
+}
+
+// String returns "high", "normal" or "low"; a value out of range reads as
+// the nearest of them.
+func (p Priority) String() string {
+	switch {
+	case p > 0:
+		return "high"
+	case p < 0:
+		return "low"
+	}
+	return "normal"
 }
 
 // Capability names reported in Error.Missing, in this order.

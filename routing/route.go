@@ -1,6 +1,10 @@
 package routing
 
-import "github.com/nexusllm/nexus/registry"
+import (
+	"time"
+
+	"github.com/nexusllm/nexus/registry"
+)
 
 // Attempt is one backend to send the request to.
 type Attempt struct {
@@ -39,11 +43,14 @@ type Route struct {
 
 	first     Attempt // chosen by Router.Route, returned by the first Next
 	haveFirst bool
+	full      bool // the first attempt's candidates were all at capacity
 
 	tried    []*registry.Backend // every backend chosen, in order
 	cands    []*registry.Backend // scratch for filtered candidates
 	triedBuf [4]*registry.Backend
 	candBuf  [8]*registry.Backend
+	room     []*registry.Backend // scratch for the candidates with room
+	roomBuf  [8]*registry.Backend
 }
 
 // Next returns the next attempt, or ok=false when nothing is left to try.
@@ -74,6 +81,21 @@ func (rt *Route) Next() (Attempt, bool) {
 // Attempts returns how many attempts Next has handed out so far.
 func (rt *Route) Attempts() int { return rt.attempts }
 
+// Full reports whether the first attempt was chosen among backends that
+// are all at capacity (see AtCapacity): the request would exceed every
+// candidate's max concurrency, and a gateway with a queue should wait for
+// room (Router.HasRoom) and route again.
+func (rt *Route) Full() bool { return rt.full }
+
+// MarkQueued records that the request waited in the gateway's queue before
+// this route was planned: the first attempt's reason becomes "queued". It
+// has no effect once Next was called.
+func (rt *Route) MarkQueued() {
+	if rt.haveFirst {
+		rt.first.Reason = ReasonQueued
+	}
+}
+
 // Tried returns the backends handed out so far, in order. The slice is
 // read-only and valid until the next call to Next.
 func (rt *Route) Tried() []*registry.Backend { return rt.tried[:rt.attempts] }
@@ -82,21 +104,26 @@ func (rt *Route) Tried() []*registry.Backend { return rt.tried[:rt.attempts] }
 // has a usable backend that was not tried for its model.
 func (rt *Route) advance() (Attempt, bool) {
 	limit := 1 + rt.r.maxRetries
+	now := time.Now()
 	for ; rt.stage <= len(rt.fallbacks); rt.nextStage() {
 		if rt.inStage >= limit {
 			continue
 		}
-		model := rt.Resolved
-		if rt.stage > 0 {
-			model = rt.fallbacks[rt.stage-1].model
-		}
+		model := rt.stageModel()
 		cands := rt.candidates(model)
 		if len(cands) == 0 {
 			continue
 		}
-		b, reason := rt.r.strategy.Select(model, cands)
-		if b == nil {
+		cands, class := rt.withRoom(cands, now)
+		var b *registry.Backend
+		var reason string
+		if rt.r.affinity && rt.req.SessionKey != "" {
+			b, reason = rt.r.sig.affinityPick(rt.req.SessionKey, model, cands, now), ReasonAffinity
+		} else if b, reason = rt.r.strategy.Select(model, cands); b == nil {
 			b = cands[0]
+		}
+		if len(rt.tried) == 0 {
+			rt.full = class == roomFull
 		}
 		switch {
 		case rt.req.Backend != "":
@@ -113,6 +140,46 @@ func (rt *Route) advance() (Attempt, bool) {
 		return Attempt{Backend: b, Model: model, Fallback: rt.stage > 0, Reason: reason}, true
 	}
 	return Attempt{}, false
+}
+
+// stageModel is the model of the current stage.
+func (rt *Route) stageModel() string {
+	if rt.stage > 0 {
+		return rt.fallbacks[rt.stage-1].model
+	}
+	return rt.Resolved
+}
+
+// withRoom narrows cands to those of the best room class (free, then
+// saturated, then full) and returns that class: a backend at capacity or
+// saturated is not chosen while another has room.
+func (rt *Route) withRoom(cands []*registry.Backend, now time.Time) ([]*registry.Backend, int) {
+	sig := &rt.r.sig
+	best, mixed := roomFull+1, false
+	for i, b := range cands {
+		c := sig.room(b, now)
+		if i > 0 && c != best {
+			mixed = true
+		}
+		best = min(best, c)
+	}
+	if !mixed {
+		return cands, best
+	}
+	if cap(rt.room) < len(cands) {
+		rt.room = make([]*registry.Backend, 0, len(cands))
+	}
+	out := rt.room[:0]
+	for _, b := range cands {
+		if sig.room(b, now) == best {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 { // the state moved between the two passes
+		return cands, best
+	}
+	rt.room = out
+	return out, best
 }
 
 // nextStage moves to the next model of the chain.

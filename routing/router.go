@@ -27,6 +27,15 @@ type Config struct {
 	// Fallback entries are neither alias-resolved nor followed to their own
 	// fallbacks. Entries equal to the key or repeated are dropped.
 	Fallbacks map[string][]string
+	// Signals says how the backends' reported load counts (staleness and
+	// saturation thresholds); the zero value means the defaults. A Smart
+	// strategy given as Strategy reads load with these settings.
+	Signals Signals
+	// Affinity sends the requests of one session (Requirements.SessionKey)
+	// to the same backend, whatever the strategy: the candidate chosen by
+	// rendezvous hashing among those with room (see Rendezvous), reason
+	// "affinity". False leaves every choice to the strategy.
+	Affinity bool
 }
 
 // Router routes requests to backends of a registry. It is safe for
@@ -38,6 +47,8 @@ type Router struct {
 	aliases    map[string]string
 	fallbacks  map[string][]fallback
 	known      []string
+	sig        Signals // with defaults
+	affinity   bool
 }
 
 // fallback is one entry of a fallback chain with its precomputed reason.
@@ -63,8 +74,13 @@ func New(reg *registry.Registry, cfg Config) (*Router, error) {
 		aliases:    maps.Clone(cfg.Aliases),
 		fallbacks:  make(map[string][]fallback, len(cfg.Fallbacks)),
 	}
+	r.sig, r.affinity = cfg.Signals.withDefaults(), cfg.Affinity
 	if r.strategy == nil {
 		r.strategy = Smart(DefaultWeights())
+	}
+	if s, ok := r.strategy.(smart); ok {
+		s.sig = r.sig
+		r.strategy = s
 	}
 	if r.aliases == nil {
 		r.aliases = map[string]string{}
@@ -146,6 +162,17 @@ func (r *Router) KnownModels() []string { return slices.Clone(r.known) }
 // Route is safe for concurrent use; each returned Route belongs to one
 // request.
 func (r *Router) Route(req Requirements) (*Route, error) {
+	rt := r.newRoute(req)
+	first, ok := rt.advance()
+	if !ok {
+		return nil, r.classify(rt)
+	}
+	rt.first, rt.haveFirst = first, true
+	return rt, nil
+}
+
+// newRoute returns the plan of req before any choice.
+func (r *Router) newRoute(req Requirements) *Route {
 	resolved := r.Resolve(req.Model)
 	rt := &Route{
 		Requested: req.Model,
@@ -160,12 +187,32 @@ func (r *Router) Route(req Requirements) (*Route, error) {
 	}
 	rt.tried = rt.triedBuf[:0]
 	rt.cands = rt.candBuf[:0]
-	first, ok := rt.advance()
-	if !ok {
-		return nil, r.classify(rt)
+	rt.room = rt.roomBuf[:0]
+	return rt
+}
+
+// HasRoom reports whether Route would now find a backend with room for
+// req: false only when every usable backend of the first model that has
+// any (the resolved model, else the first such fallback model) is at
+// capacity. It is true when nothing is usable at all, since waiting for
+// capacity would not help (Route then says why). It chooses nothing, so
+// round-robin counters do not move; a queue calls it to decide whether a
+// waiting request may go.
+func (r *Router) HasRoom(req Requirements) bool {
+	rt := r.newRoute(req)
+	for ; rt.stage <= len(rt.fallbacks); rt.stage++ {
+		cands := rt.candidates(rt.stageModel())
+		if len(cands) == 0 {
+			continue
+		}
+		for _, b := range cands {
+			if !AtCapacity(b) {
+				return true
+			}
+		}
+		return false
 	}
-	rt.first, rt.haveFirst = first, true
-	return rt, nil
+	return true
 }
 
 // classify explains why rt found no usable backend at all; see Route.

@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/nexusllm/nexus/registry"
 )
@@ -11,18 +12,78 @@ import (
 // Smart returns the default strategy: the candidate with the highest
 // Weights.Score wins; on a tie the earliest candidate in registry order wins.
 // Its reason is "highest_score".
-func Smart(w Weights) Strategy { return smart{w: w} }
+//
+// It reads the load backends report (see Signals; a Router hands its own
+// Config.Signals to a Smart strategy it is given, otherwise the defaults
+// apply). With a fresh reading a backend's load is the higher of the
+// gateway's in-flight count and what its engine reports (running, waiting
+// and KV cache in use), ties go to the less loaded, and the reason is
+// "least_loaded". When some candidates report the model loaded (Ollama's
+// /api/ps) and others report it is not, only those that have it are
+// considered, and the reason is "warm". Without readings it behaves as
+// described first.
+func Smart(w Weights) Strategy { return smart{w: w, sig: Signals{}.withDefaults()} }
 
-type smart struct{ w Weights }
+type smart struct {
+	w   Weights
+	sig Signals
+}
 
-func (s smart) Select(_ string, candidates []*registry.Backend) (*registry.Backend, string) {
-	best, bestScore := candidates[0], s.w.Score(candidates[0])
-	for _, b := range candidates[1:] {
-		if sc := s.w.Score(b); sc > bestScore {
-			best, bestScore = b, sc
+func (s smart) Select(model string, candidates []*registry.Backend) (*registry.Backend, string) {
+	now := time.Now()
+	// One pass keeps two winners: among every candidate, and among those
+	// not known to be cold (which win when both kinds are present).
+	var all, warm smartPick
+	anyLoad, anyCold := false, false
+	for _, b := range candidates {
+		l := s.sig.fresh(b, now)
+		if l == nil {
+			sc, load := s.w.score(b, b.Pending()), b.Pending()
+			all.offer(b, sc, load, false)
+			warm.offer(b, sc, load, false)
+			continue
+		}
+		anyLoad = true
+		load := effectiveLoad(b, l)
+		sc := s.w.score(b, load)
+		loaded, known := l.HasModelLoaded(model)
+		all.offer(b, sc, load, true)
+		if known && !loaded {
+			anyCold = true
+			continue
+		}
+		warm.offer(b, sc, load, true)
+		if warm.b == b {
+			warm.loaded = loaded
 		}
 	}
-	return best, ReasonHighestScore
+	switch {
+	case !anyLoad:
+		return all.b, ReasonHighestScore
+	case anyCold && warm.b != nil:
+		if warm.loaded {
+			return warm.b, ReasonWarm
+		}
+		return warm.b, ReasonLeastLoaded
+	}
+	return all.b, ReasonLeastLoaded
+}
+
+// smartPick is the best candidate seen so far by the smart strategy.
+type smartPick struct {
+	b      *registry.Backend
+	score  int
+	load   int64
+	loaded bool // b reports the model loaded
+}
+
+// offer makes b the pick if it scores higher, or, on a tie between
+// backends of which b reported its load, if it is less loaded; otherwise
+// the earlier candidate stays.
+func (p *smartPick) offer(b *registry.Backend, score int, load int64, reported bool) {
+	if p.b == nil || score > p.score || score == p.score && reported && load < p.load {
+		p.b, p.score, p.load, p.loaded = b, score, load, false
+	}
 }
 
 // PriorityOnly returns a strategy that picks the candidate with the lowest

@@ -34,6 +34,18 @@ const (
 	ReasonRoundRobin   = "round_robin"
 	ReasonPriority     = "priority"
 	ReasonRandom       = "random"
+	// ReasonLeastLoaded: the smart strategy chose by the load the
+	// backends reported (see Signals).
+	ReasonLeastLoaded = "least_loaded"
+	// ReasonWarm: the smart strategy chose a backend that has the model
+	// loaded over one that would have to load it first.
+	ReasonWarm = "warm"
+	// ReasonAffinity: the backend of the request's session (see
+	// Requirements.SessionKey and Config.Affinity).
+	ReasonAffinity = "affinity"
+	// ReasonQueued: the request waited in the gateway's queue for
+	// capacity before this attempt (see Route.MarkQueued).
+	ReasonQueued = "queued"
 	// ReasonFailover marks a later backend for the same model after a
 	// failed attempt.
 	ReasonFailover = "failover"
@@ -118,10 +130,15 @@ func (w Weights) Validate() error {
 //	t = 100 − min(latency in ms / 10, 100)
 //	score = (p·Priority + l·Load + t·Latency) / 100
 //
-// It reads b's live state and is safe for concurrent use.
-func (w Weights) Score(b *registry.Backend) int {
+// It reads b's live state and is safe for concurrent use. The smart
+// strategy puts the engine's reported load in place of pending when that
+// is fresh and higher (see Signals).
+func (w Weights) Score(b *registry.Backend) int { return w.score(b, b.Pending()) }
+
+// score is Score with load in place of pending.
+func (w Weights) score(b *registry.Backend, load int64) int {
 	p := 100 - min(max(b.Priority, 0), 100)
-	l := 100 - int(min(max(b.Pending(), 0), 100))
+	l := 100 - int(min(max(load, 0), 100))
 	t := 100 - int(min(b.Latency().Milliseconds()/10, 100))
 	return (p*w.Priority + l*w.Load + t*w.Latency) / 100
 }
