@@ -24,9 +24,11 @@
 // it ran dry, and refuses requests until it has refilled. Refill is lazy (no
 // goroutines) and computed in whole microseconds, so a retry after
 // Decision.RetryAfter succeeds unless another request took the budget
-// first. The buckets live in a Store: in memory by default, shared between
-// gateways with a later implementation. The concurrency limit is always per
-// gateway process.
+// first. The buckets live in a Store: in memory by default (MemoryStore),
+// or in Redis (Redis.Store), shared by every gateway that uses the same
+// server and key names, with one atomic Lua script per decision and a
+// fallback to per-gateway memory while Redis does not answer. The
+// concurrency limit is never shared: it is always per gateway process.
 //
 // AdminAllowed decides who may use the admin API: an admin key when keys are
 // configured, a loopback client when none are.
