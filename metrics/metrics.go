@@ -7,8 +7,9 @@
 // computed, so both views come from the same instruments. The ManualReader
 // aggregates histograms as base-2 exponential histograms, so the
 // percentiles in Stats are accurate while /metrics keeps the contract's
-// explicit buckets. Extra readers (for example an OTLP periodic reader) can
-// be added with WithReader.
+// explicit buckets. WithPush adds a periodic push of the same instruments
+// (OTLP, through package telemetry's exporter); other readers can be added
+// with WithReader.
 //
 // Label values come only from a bounded set: models listed in the registry
 // or passed to SetKnownModels, backends in the registry, API key names
@@ -102,6 +103,8 @@ type options struct {
 	memoCap          int64
 	backendLoad      BackendLoadFunc
 	queueDepth       func() int64
+	pushes           []push
+	resource         *resource.Resource
 }
 
 // WithPrometheusRegistry makes the Prometheus exporter register on r, the embedder's
@@ -185,14 +188,18 @@ func New(reg *registry.Registry, opts ...Option) (*Metrics, error) {
 	// Cumulative, so Stats never resets; exponential histograms for
 	// accurate percentiles.
 	manual := sdkmetric.NewManualReader(sdkmetric.WithAggregationSelector(statsAggregation))
+	res := o.resource
+	if res == nil {
+		res = resource.Empty()
+	}
 	popts := []sdkmetric.Option{
-		sdkmetric.WithResource(resource.Empty()),
+		sdkmetric.WithResource(res),
 		sdkmetric.WithReader(exp),
 		sdkmetric.WithReader(manual),
 		sdkmetric.WithCardinalityLimit(o.cardinalityLimit),
 		sdkmetric.WithExemplarFilter(o.exemplarFilter),
 	}
-	for _, r := range o.readers {
+	for _, r := range append(o.readers, pushReaders(o.pushes)...) {
 		popts = append(popts, sdkmetric.WithReader(r))
 	}
 	m := &Metrics{
@@ -282,15 +289,19 @@ func (m *Metrics) SetKnownModels(names []string) {
 	m.known.Store(&set)
 }
 
-// Close unregisters the callbacks and shuts the MeterProvider and all
-// its readers down. Later calls return the first call's result. Recording
+// Close shuts the MeterProvider and all its readers down (a reader added
+// with WithPush pushes once more, bounded by ctx) and unregisters the
+// callbacks. Later calls return the first call's result. Recording
 // after Close is a no-op and Stats fails.
 func (m *Metrics) Close(ctx context.Context) error {
 	if m == nil {
 		return nil
 	}
 	m.closeOnce.Do(func() {
-		m.closeErr = errors.Join(m.fleet.Unregister(), m.gateway.Unregister(), m.provider.Shutdown(ctx))
+		// Shut down first: a pushing reader's last push still observes
+		// the gauges.
+		err := m.provider.Shutdown(ctx)
+		m.closeErr = errors.Join(m.fleet.Unregister(), m.gateway.Unregister(), err)
 	})
 	return m.closeErr
 }
