@@ -109,6 +109,8 @@ func probePath(t registry.Type) string {
 		return "/api/tags"
 	case registry.TypeLlamaCpp:
 		return "/health"
+	case registry.TypeAnthropic:
+		return anthropicModelsPath
 	}
 	return "/v1/models"
 }
@@ -116,8 +118,8 @@ func probePath(t registry.Type) string {
 // probe runs one probe of b. cache holds the Ollama model descriptions of
 // the previous probe (nil for none); the returned cache replaces it.
 func (p prober) probe(ctx context.Context, b *registry.Backend, cache showCache) (Result, showCache) {
-	key := b.APIKey()
-	ans, err := p.exchange(ctx, http.MethodGet, b.URL+probePath(b.Type), key, nil)
+	cred := credentials{key: b.APIKey(), anthropic: b.Type == registry.TypeAnthropic}
+	ans, err := p.send(ctx, http.MethodGet, b.URL+probePath(b.Type), cred, nil)
 	res := Result{Latency: ans.latency, StatusCode: ans.status}
 	switch {
 	case err != nil:
@@ -147,6 +149,8 @@ func (p prober) probe(ctx context.Context, b *registry.Backend, cache showCache)
 			return res, cache
 		}
 		res.Models, res.ModelsParsed = p.llamaModels(ctx, b)
+	case registry.TypeAnthropic:
+		res.Models, res.ModelsParsed = p.anthropicModels(ctx, b, cred, ans.body)
 	default:
 		res.Models, res.ModelsParsed = parseOpenAIModels(ans.body)
 	}
@@ -164,9 +168,25 @@ func (p prober) llamaModels(ctx context.Context, b *registry.Backend) ([]registr
 	return parseOpenAIModels(ans.body)
 }
 
-// exchange sends one request bounded by p.timeout and reads the answer.
-// Errors are classified and scrubbed of key.
+// exchange sends one request bounded by p.timeout, with key (if any) as a
+// Bearer token, and reads the answer. Errors are classified and scrubbed of
+// key.
 func (p prober) exchange(ctx context.Context, method, target, key string, body []byte) (answer, error) {
+	return p.send(ctx, method, target, credentials{key: key}, body)
+}
+
+// credentials are how a probe authenticates: key as "Authorization:
+// Bearer", or, for an Anthropic-API backend, as x-api-key with
+// anthropic-version (always sent then, key or not: Anthropic's API
+// requires it).
+type credentials struct {
+	key       string
+	anthropic bool
+}
+
+// send is exchange with the given credentials.
+func (p prober) send(ctx context.Context, method, target string, cred credentials, body []byte) (answer, error) {
+	key := cred.key
 	budget := p.timeout
 	if dl, ok := ctx.Deadline(); ok {
 		if left := time.Until(dl); left < budget {
@@ -189,7 +209,13 @@ func (p prober) exchange(ctx context.Context, method, target, key string, body [
 	if body != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	if key != "" {
+	switch {
+	case cred.anthropic:
+		req.Header.Set("Anthropic-Version", anthropicVersion)
+		if key != "" {
+			req.Header.Set("X-Api-Key", key)
+		}
+	case key != "":
 		req.Header.Set("Authorization", "Bearer "+key)
 	}
 

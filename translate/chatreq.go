@@ -85,8 +85,9 @@ type messageOut struct {
 // 2048, medium 8192, high 24576 tokens, at most half of max_tokens, off
 // below Anthropic's minimum of 1024; none or minimal: off), and then
 // temperature, top_p and top_k, which Anthropic rejects with thinking, are
-// dropped. n above 1 and unsupported
-// content parts are a *RequestError.
+// dropped. With opt.NoSampling (Anthropic API version 2026-10-21)
+// temperature, top_p and top_k are always dropped. n above 1 and
+// unsupported content parts are a *RequestError.
 func ChatRequestToMessages(body []byte, opt RequestOptions) ([]byte, error) {
 	var in chatIn
 	if err := decode("", body, &in); err != nil {
@@ -115,6 +116,9 @@ func ChatRequestToMessages(body []byte, opt RequestOptions) ([]byte, error) {
 			out.Temperature = &one
 		}
 		out.TopP = nil // current Claude models take one of the two
+	}
+	if opt.NoSampling {
+		out.Temperature, out.TopP, out.TopK = nil, nil, nil
 	}
 	if in.User != "" {
 		out.Metadata = map[string]string{"user_id": in.User}

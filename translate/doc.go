@@ -21,6 +21,16 @@
 //     client tools such as bash_*, text_editor_*, computer_*) are dropped:
 //     a chat backend can neither run them nor knows their schema. A
 //     tool_choice that names a dropped tool is dropped with it.
+//   - role "system" messages inside messages (Claude Code sends them; a
+//     beta in API version 2023-06-01, plain API in 2026-10-21) are moved
+//     into the leading system message by default, because most open
+//     models' chat templates (Qwen, Mistral, Gemma) reject a system
+//     message that is not first; RequestOptions.SystemInPlace keeps them
+//     where they are.
+//   - Under Anthropic API version 2026-10-21, which has no temperature,
+//     top_p or top_k, a chat request translated for an Anthropic backend
+//     loses them (RequestOptions.NoSampling, SamplingRemoved); the gateway
+//     sends 2023-06-01 unless the client asked for another version.
 //   - Assistant thinking and redacted_thinking blocks are dropped: chat
 //     backends have no field that takes them back reliably.
 //   - A tool_result with is_error true becomes a tool message whose text is

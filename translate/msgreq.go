@@ -9,8 +9,9 @@ import (
 // OpenAI chat completions request for a backend described by opt.
 //
 // system (a string or text blocks; cache_control ignored) becomes the
-// first system message, and role "system" messages stay system messages
-// in place. Text and image blocks become content parts (a base64 image a
+// first system message; role "system" messages inside messages are added
+// to it, after a blank line each, or with opt.SystemInPlace stay system
+// messages where they are. Text and image blocks become content parts (a base64 image a
 // data: URL); tool_use blocks tool_calls with the input as a JSON string;
 // tool_result blocks role "tool" messages placed before the rest of their
 // user message. stop_sequences become stop; max_tokens, temperature, top_p
@@ -48,13 +49,26 @@ func MessagesRequestToChat(body []byte, opt RequestOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if system != "" {
-		out.Messages = append(out.Messages, chatMessage{Role: "system", Content: system})
-	}
+	out.Messages = append(out.Messages, chatMessage{Role: "system"}) // its content is set below
 	for i, raw := range in.Messages {
 		if out.Messages, err = appendMessage(out.Messages, index("messages", i), raw); err != nil {
 			return nil, err
 		}
+	}
+	if !opt.SystemInPlace {
+		system = hoistSystem(out.Messages[1:], system)
+		kept := out.Messages[:1]
+		for _, m := range out.Messages[1:] {
+			if m.Role != "system" {
+				kept = append(kept, m)
+			}
+		}
+		out.Messages = kept
+	}
+	if system == "" {
+		out.Messages = out.Messages[1:]
+	} else {
+		out.Messages[0].Content = system
 	}
 	if err := translateTools(&out, &in); err != nil {
 		return nil, err
@@ -91,6 +105,22 @@ func systemText(path string, raw json.RawMessage) (string, error) {
 		b.WriteString(bl.Text)
 	}
 	return b.String(), nil
+}
+
+// hoistSystem returns system followed by the text of msgs' system
+// messages, each after a blank line.
+func hoistSystem(msgs []chatMessage, system string) string {
+	for _, m := range msgs {
+		text, _ := m.Content.(string)
+		if m.Role != "system" || text == "" {
+			continue
+		}
+		if system != "" {
+			system += "\n\n"
+		}
+		system += text
+	}
+	return system
 }
 
 // appendMessage appends the chat messages made of one Messages message.

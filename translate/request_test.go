@@ -168,3 +168,47 @@ func TestCountTokens(t *testing.T) {
 	assert.Greater(t, n, 1000)
 	assert.Less(t, n, len(cc)/4)
 }
+
+// TestSystemMessages checks where role "system" messages inside messages
+// go: into the leading system message by default, in place on request.
+func TestSystemMessages(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name, body string
+		inPlace    bool
+		want       []map[string]any
+	}{
+		{"hoisted after system", `{"system":"a","messages":[{"role":"user","content":"u"},{"role":"system","content":"b"},{"role":"system","content":[{"type":"text","text":"c"}]}]}`, false,
+			[]map[string]any{{"role": "system", "content": "a\n\nb\n\nc"}, {"role": "user", "content": "u"}}},
+		{"hoisted without system", `{"messages":[{"role":"user","content":"u"},{"role":"system","content":"b"},{"role":"user","content":"v"}]}`, false,
+			[]map[string]any{{"role": "system", "content": "b"}, {"role": "user", "content": "u"}, {"role": "user", "content": "v"}}},
+		{"empty dropped", `{"messages":[{"role":"system","content":""},{"role":"user","content":"u"}]}`, false,
+			[]map[string]any{{"role": "user", "content": "u"}}},
+		{"in place", `{"system":"a","messages":[{"role":"user","content":"u"},{"role":"system","content":"b"}]}`, true,
+			[]map[string]any{{"role": "system", "content": "a"}, {"role": "user", "content": "u"}, {"role": "system", "content": "b"}}},
+		{"no system at all", `{"messages":[{"role":"user","content":"u"}]}`, false,
+			[]map[string]any{{"role": "user", "content": "u"}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			out, err := MessagesRequestToChat([]byte(c.body), RequestOptions{SystemInPlace: c.inPlace})
+			require.NoError(t, err)
+			var got struct {
+				Messages []map[string]any `json:"messages"`
+			}
+			require.NoError(t, json.Unmarshal(out, &got))
+			assert.Equal(t, c.want, got.Messages)
+		})
+	}
+}
+
+func TestSamplingRemoved(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]bool{
+		"": false, "2023-06-01": false, "2026-10-20": false, "2026-10-21": true, "2027-01-01": true,
+		"latest": false, "2026-10-21x": false, "9999999999": false,
+	} {
+		assert.Equal(t, want, SamplingRemoved(v), v)
+	}
+}
