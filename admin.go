@@ -35,7 +35,7 @@ const (
 )
 
 // backendInfo describes b for the admin API.
-func backendInfo(b *registry.Backend) api.Backend {
+func (g *Gateway) backendInfo(b *registry.Backend) api.Backend {
 	info := api.Backend{
 		ID:        b.ID,
 		Name:      b.Name,
@@ -50,6 +50,9 @@ func backendInfo(b *registry.Backend) api.Backend {
 		LatencyMS: math.Round(float64(b.Latency())/float64(time.Millisecond)*10) / 10,
 		LastCheck: b.LastCheck().UTC().Format(time.RFC3339),
 		Models:    []api.BackendModel{},
+
+		Load:           loadInfo(b.Load(), g.fleet.maxAge), // fleet.go
+		MaxConcurrency: b.MaxConcurrency(),
 	}
 	if e := b.LastError(); e != "" {
 		info.LastError = &e
@@ -68,7 +71,7 @@ func backendInfo(b *registry.Backend) api.Backend {
 func (g *Gateway) backendInfos() []api.Backend {
 	list := make([]api.Backend, 0, len(g.reg.Backends()))
 	for _, b := range g.reg.Backends() {
-		list = append(list, backendInfo(b))
+		list = append(list, g.backendInfo(b))
 	}
 	slices.SortFunc(list, func(a, b api.Backend) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.ID, b.ID))
@@ -180,7 +183,7 @@ func (g *Gateway) handleAddBackend(w http.ResponseWriter, r *http.Request) {
 	g.log.Info("backend added through the admin API", "backend", b.Name, "url", b.URL,
 		"type", string(b.Type), "status", b.Status().String(), "models", len(b.Models()))
 	w.Header().Set("Location", "/v1/backends/"+url.PathEscape(b.Name))
-	writeJSON(w, http.StatusCreated, backendInfo(b))
+	writeJSON(w, http.StatusCreated, g.backendInfo(b))
 }
 
 func duplicate(name string) *adminError {

@@ -107,11 +107,12 @@ func readOnly(r *http.Request) bool {
 // the key's principal when it carries a valid key. Otherwise it answers
 // 401 in the API's envelope and reports false.
 func (g *Gateway) principal(w http.ResponseWriter, r *http.Request, style apiStyle) (*limits.Principal, bool) {
-	if g.auth == nil {
+	a := g.auth.Load()
+	if a == nil {
 		return nil, true
 	}
 	if key, ok := clientKey(r); ok {
-		if p, ok := g.auth.keys.Lookup(key); ok {
+		if p, ok := a.keys.Lookup(key); ok {
 			return p, true
 		}
 	}
@@ -144,19 +145,20 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, acc acces
 	case accessAdmin:
 		return g.requireAdmin(w, r)
 	}
-	if g.auth == nil {
+	a := g.auth.Load()
+	if a == nil {
 		return true
 	}
 	if r.URL.Path == "/" && readOnly(r) && r.URL.Query().Has(authQuery) {
-		g.dashboardLogin(w, r)
+		g.dashboardLogin(w, r, a)
 		return false
 	}
 	if key, ok := clientKey(r); ok {
-		if _, ok := g.auth.keys.Lookup(key); ok {
+		if _, ok := a.keys.Lookup(key); ok {
 			return true
 		}
 	} else if readOnly(r) {
-		if c, err := r.Cookie(authCookie); err == nil && c.Value != "" && matchAny(g.auth.cookies, c.Value) {
+		if c, err := r.Cookie(authCookie); err == nil && c.Value != "" && matchAny(a.cookies, c.Value) {
 			return true
 		}
 	}
@@ -166,9 +168,9 @@ func (g *Gateway) authenticate(w http.ResponseWriter, r *http.Request, acc acces
 
 // dashboardLogin turns /?api_key=<key> into the dashboard's session cookie
 // and a redirect to the bare page, or answers 401 for a wrong key.
-func (g *Gateway) dashboardLogin(w http.ResponseWriter, r *http.Request) {
+func (g *Gateway) dashboardLogin(w http.ResponseWriter, r *http.Request, a *authenticator) {
 	key := r.URL.Query().Get(authQuery)
-	if _, ok := g.auth.keys.Lookup(key); !ok {
+	if _, ok := a.keys.Lookup(key); !ok {
 		g.log.Debug("dashboard login with an invalid key", "remote_addr", r.RemoteAddr)
 		g.unauthorized(w, r, apiOpenAI)
 		return
@@ -196,19 +198,17 @@ func (g *Gateway) dashboardLogin(w http.ResponseWriter, r *http.Request) {
 // to enable it.
 func (g *Gateway) requireAdmin(w http.ResponseWriter, r *http.Request) bool {
 	var p *limits.Principal
-	if g.auth != nil {
+	var keys *limits.Keyring
+	if a := g.auth.Load(); a != nil {
 		key, ok := clientKey(r)
 		if ok {
-			p, ok = g.auth.keys.Lookup(key)
+			p, ok = a.keys.Lookup(key)
 		}
 		if !ok {
 			g.unauthorized(w, r, apiOpenAI)
 			return false
 		}
-	}
-	var keys *limits.Keyring
-	if g.auth != nil {
-		keys = g.auth.keys
+		keys = a.keys
 	}
 	allowed, why := keys.AdminAllowed(p, r.RemoteAddr)
 	if allowed {

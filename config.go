@@ -18,10 +18,52 @@ type Config struct {
 	Routing     RoutingConfig     `toml:"routing"`
 	Backends    []BackendConfig   `toml:"backends"`
 	Logging     LoggingConfig     `toml:"logging"`
+	Telemetry   TelemetryConfig   `toml:"telemetry"`
+	// Signals is the [signals] section: reading the load backends report.
+	Signals SignalsConfig `toml:"signals"`
+	// Queue is the [queue] section: waiting for capacity.
+	Queue QueueConfig `toml:"queue"`
 	// Keys are the named inbound API keys with their roles, model access
 	// and limits (see KeyConfig); server.api_keys keeps working beside
 	// them. No keys at all means authentication is off.
 	Keys []KeyConfig `toml:"keys"`
+	// Limits says where the keys' request and token budgets are kept: in
+	// this process, or in Redis, shared by every replica (see LimitsConfig).
+	Limits LimitsConfig `toml:"limits"`
+}
+
+// Values of LimitsConfig.Store.
+const (
+	LimitStoreMemory = "memory"
+	LimitStoreRedis  = "redis"
+)
+
+// LimitsConfig is the [limits] section: where the per-key requests and
+// tokens per minute are counted. Concurrent requests per key are always
+// counted per gateway process. Printing it with fmt redacts the password in
+// RedisURL.
+type LimitsConfig struct {
+	// Store is "memory" (each gateway counts on its own; the default, also
+	// when empty) or "redis" (every gateway using the same Redis and key
+	// names shares each key's budgets, so a limit holds for the fleet).
+	// While Redis does not answer, each gateway falls back to counting on
+	// its own, logs it once and reports nexus_limits_store_up 0; inference
+	// and /ready are unaffected.
+	Store string `toml:"store"`
+	// RedisURL is the Redis server for store = "redis":
+	// redis://[:password@]host[:port][/db], rediss:// for TLS, or
+	// unix:///path.
+	RedisURL string `toml:"redis_url"`
+	// RedisTimeout bounds each call to Redis, which is one per request
+	// (and one more after it for a key with a token budget); 0 means 50ms.
+	RedisTimeout time.Duration `toml:"redis_timeout"`
+	// RedisProbeInterval is how often Redis is pinged while it does not
+	// answer; 0 means 1s.
+	RedisProbeInterval time.Duration `toml:"redis_probe_interval"`
+	// RedisKeyPrefix is put before each key's name to form its Redis key;
+	// empty means "nexus:limits:". Gateways that share budgets use the same
+	// prefix; gateways that must not, different ones.
+	RedisKeyPrefix string `toml:"redis_key_prefix"`
 }
 
 // KeyConfig is one [[keys]] entry: a named inbound API key. Printing it
@@ -71,7 +113,8 @@ type ServerConfig struct {
 	StreamIdleTimeout time.Duration `toml:"stream_idle_timeout"`
 	// MaxUploadsPerClient bounds the request bodies one client address may
 	// be sending at once (slow uploads hold connections, never
-	// concurrency slots); 0 means 32, negative means no bound.
+	// concurrency slots); 0 means 256 (clients behind one proxy share an
+	// address), negative means no bound.
 	MaxUploadsPerClient int `toml:"max_uploads_per_client"`
 
 	// The next four bound the inbound side: the http.Server of `nexus serve`
@@ -99,6 +142,10 @@ type DiscoveryConfig struct {
 	// a missing trailing dot.
 	ServiceTypes       []string `toml:"service_types"`
 	GracePeriodSeconds int      `toml:"grace_period_seconds"` // default 60
+	// MaxBackends bounds how many discovered backends are registered at
+	// once, so a flood of announcements cannot grow the registry; default
+	// 64, 0 means the default.
+	MaxBackends int `toml:"max_backends"`
 }
 
 // HealthCheckConfig is the [health_check] section (active probes).
@@ -125,6 +172,43 @@ type RoutingConfig struct {
 	Weights    RoutingWeights      `toml:"weights"`     // used by the smart strategy
 	Aliases    map[string]string   `toml:"aliases"`     // alias → target model
 	Fallbacks  map[string][]string `toml:"fallbacks"`   // model → models tried in order
+	// Affinity sends the requests of one session (X-Nexus-Session-Id,
+	// X-Claude-Code-Session-Id or the body's prompt_cache_key) to the same
+	// backend while it has room, with every strategy; default true.
+	Affinity bool `toml:"affinity"`
+	// AffinityUser also takes the body's "user" as the session key when
+	// none of those is present; default false.
+	AffinityUser bool `toml:"affinity_user"`
+}
+
+// SignalsConfig is the [signals] section: the load, capacity and loaded
+// models backends report (vLLM and SGLang /metrics, llama.cpp /slots,
+// Ollama /api/ps), read separately from health probes. A failed read
+// never marks a backend unhealthy; a reading older than three intervals
+// is ignored.
+type SignalsConfig struct {
+	// Enabled polls the backends whose type reports load; default true.
+	// Off, routing uses the gateway's own in-flight counts only.
+	Enabled bool `toml:"enabled"`
+	// IntervalSeconds is the time between two reads of a backend; 0
+	// means 1.
+	IntervalSeconds int `toml:"interval_seconds"`
+}
+
+// QueueConfig is the [queue] section (upstream's keys). When every backend
+// for a request is at capacity ([[backends]] max_concurrency, or the slots
+// a llama.cpp server reports), the request waits for one to free, high
+// priority first (X-Nexus-Priority: high|normal|low), keys taking turns,
+// in arrival order within a key. A full queue or a wait past
+// max_wait_seconds is answered 429 with Retry-After.
+type QueueConfig struct {
+	// Enabled turns the queue on; default true. Off, a request for
+	// backends at capacity is sent to the least busy of them anyway.
+	Enabled bool `toml:"enabled"`
+	// MaxSize is how many requests may wait at once; default 100.
+	MaxSize int `toml:"max_size"`
+	// MaxWaitSeconds is the longest a request waits; default 30.
+	MaxWaitSeconds int `toml:"max_wait_seconds"`
 }
 
 // RoutingWeights are the smart strategy's scoring weights (default 50/30/20),
@@ -159,6 +243,11 @@ type BackendConfig struct {
 	// "rerank", "responses", "messages"); empty means the type's defaults
 	// (registry.DefaultEndpoints).
 	Endpoints []string `toml:"endpoints"`
+	// MaxConcurrency is how many requests the backend serves at once; a
+	// backend at it is not chosen while another has room, and requests
+	// wait in the queue when all are at it. 0 means what the backend
+	// reports (a llama.cpp server's slots), else unlimited.
+	MaxConcurrency int `toml:"max_concurrency"`
 }
 
 // ModelConfig is a model listed statically under a backend. Nil capability
@@ -182,6 +271,34 @@ type LoggingConfig struct {
 	// ComponentLevels overrides Level per component, e.g. {routing = "debug"}.
 	ComponentLevels      map[string]string `toml:"component_levels"`
 	EnableContentLogging bool              `toml:"enable_content_logging"`
+}
+
+// TelemetryConfig is the [telemetry] section: OpenTelemetry export over
+// OTLP/HTTP (protobuf) to a collector, beside /metrics. The standard
+// OTEL_* environment variables win over it (see telemetry.Config.Resolve):
+// OTEL_EXPORTER_OTLP_ENDPOINT turns metrics export on like OTLPEndpoint,
+// OTEL_TRACES_EXPORTER=otlp turns traces on like Traces, and the exporters
+// read OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION and the
+// certificate variables themselves. The zero value exports nothing.
+type TelemetryConfig struct {
+	// OTLPEndpoint is the collector's OTLP/HTTP base URL, e.g.
+	// "http://collector:4318"; it turns the periodic push of every metric
+	// (same names as /metrics: nexus_requests_total, ...) on, and is where
+	// traces go when Traces is on. "" leaves it to the environment.
+	OTLPEndpoint string `toml:"otlp_endpoint"`
+	// Traces exports one server span per inference request and one client
+	// span per backend attempt, with GenAI semantic-convention attributes.
+	// Off by default. Prompt content appears in spans only with
+	// logging.enable_content_logging.
+	Traces bool `toml:"traces"`
+	// SampleRatio is the fraction of new traces recorded, 0 to 1; 0 means 1.
+	// A client's traceparent keeps its own sampling decision.
+	SampleRatio float64 `toml:"sample_ratio"`
+	// ServiceName is service.name; "" means "nexus". OTEL_SERVICE_NAME wins.
+	ServiceName string `toml:"service_name"`
+	// ExportInterval is the metric push interval (TOML: a duration string
+	// such as "15s"); zero means OTEL_METRIC_EXPORT_INTERVAL, else 60s.
+	ExportInterval time.Duration `toml:"export_interval"`
 }
 
 // DefaultBackendPriority is the priority of a backend whose [[backends]]
@@ -208,6 +325,7 @@ func DefaultConfig() Config {
 			Enabled:            true,
 			ServiceTypes:       []string{"_ollama._tcp.local.", "_llm._tcp.local."},
 			GracePeriodSeconds: 60,
+			MaxBackends:        64,
 		},
 		HealthCheck: HealthCheckConfig{
 			Enabled:           true,
@@ -223,7 +341,10 @@ func DefaultConfig() Config {
 			Strategy:   routing.StrategySmart,
 			MaxRetries: 2,
 			Weights:    RoutingWeights{Priority: w.Priority, Load: w.Load, Latency: w.Latency},
+			Affinity:   true,
 		},
+		Signals: SignalsConfig{Enabled: true, IntervalSeconds: 1},
+		Queue:   QueueConfig{Enabled: true, MaxSize: 100, MaxWaitSeconds: 30},
 		Logging: LoggingConfig{Level: "info", Format: logging.FormatPretty},
 	}
 }

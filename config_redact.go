@@ -1,6 +1,10 @@
 package nexus
 
-import "fmt"
+import (
+	"fmt"
+
+	"github.com/nexusllm/nexus/limits"
+)
 
 // redacted replaces secrets when configuration is printed.
 const redacted = "[REDACTED]"
@@ -38,5 +42,14 @@ func (k KeyConfig) Format(f fmt.State, verb rune) {
 	if p.Key != "" {
 		p.Key = redacted
 	}
+	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
+}
+
+// Format implements fmt.Formatter so that printing a LimitsConfig (or a
+// Config holding it) with any verb hides the password in RedisURL.
+func (l LimitsConfig) Format(f fmt.State, verb rune) {
+	type plain LimitsConfig
+	p := plain(l)
+	p.RedisURL = limits.RedactRedisURL(p.RedisURL)
 	fmt.Fprintf(f, fmt.FormatString(f, verb), p)
 }

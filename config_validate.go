@@ -11,9 +11,11 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/nexusllm/nexus/limits"
 	"github.com/nexusllm/nexus/logging"
 	"github.com/nexusllm/nexus/registry"
 	"github.com/nexusllm/nexus/routing"
+	"github.com/nexusllm/nexus/telemetry"
 )
 
 // Validate checks the whole configuration and returns every problem found,
@@ -33,6 +35,10 @@ func (c Config) Validate() error {
 	c.Routing.validate(&p)
 	validateBackendConfigs(c.Backends, &p)
 	c.Logging.validate(&p)
+	c.Limits.validate(&p)
+	c.Signals.validate(&p)
+	c.Queue.validate(&p)
+	c.Telemetry.validate(&p)
 	// server.api_keys were checked above: the keyring checks [[keys]]
 	// and the keys' names and secrets against each other.
 	kc := c
@@ -132,6 +138,9 @@ func (d DiscoveryConfig) validate(p *configProblems) {
 		}
 	}
 	p.seconds("discovery.grace_period_seconds", d.GracePeriodSeconds, 0)
+	if d.MaxBackends < 0 {
+		p.add("discovery.max_backends", "must be >= 0 (got %d; 0 means 64)", d.MaxBackends)
+	}
 }
 
 func (h HealthCheckConfig) validate(p *configProblems) {
@@ -195,6 +204,21 @@ func (r RoutingConfig) validate(p *configProblems) {
 	}
 }
 
+func (s SignalsConfig) validate(p *configProblems) {
+	p.seconds("signals.interval_seconds", s.IntervalSeconds, 0)
+}
+
+func (q QueueConfig) validate(p *configProblems) {
+	if q.MaxSize < 0 || q.Enabled && q.MaxSize == 0 {
+		p.add("queue.max_size", "must be >= 1 (got %d)", q.MaxSize)
+	}
+	if q.Enabled {
+		p.seconds("queue.max_wait_seconds", q.MaxWaitSeconds, 1)
+	} else {
+		p.seconds("queue.max_wait_seconds", q.MaxWaitSeconds, 0)
+	}
+}
+
 // aliasCycles returns each alias cycle once, rendered `"a" -> "b" -> "a"`,
 // in a deterministic order.
 func aliasCycles(aliases map[string]string) []string {
@@ -254,6 +278,9 @@ func validateBackendConfigs(backends []BackendConfig, p *configProblems) {
 		if b.APIKeyEnv != "" && !validEnvName(b.APIKeyEnv) {
 			p.add(key+".api_key_env", "invalid environment variable name %q", b.APIKeyEnv)
 		}
+		if b.MaxConcurrency < 0 {
+			p.add(key+".max_concurrency", "must be >= 0 (got %d; 0 means what the backend reports)", b.MaxConcurrency)
+		}
 		if _, unknown := registry.ParseEndpoints(b.Endpoints); unknown != "" {
 			p.add(key+".endpoints", "unknown endpoint %q (want some of %s)", unknown, strings.Join(registry.EndpointNames(), ", "))
 		}
@@ -309,6 +336,26 @@ func validEnvName(s string) bool {
 	return s != ""
 }
 
+func (l LimitsConfig) validate(p *configProblems) {
+	switch l.Store {
+	case "", LimitStoreMemory:
+	case LimitStoreRedis:
+		if _, err := limits.RedisOptions(l.RedisURL, l.RedisTimeout); err != nil {
+			p.add("limits.redis_url", "%v", err)
+		}
+	default:
+		p.add("limits.store", "unknown %q (want %s or %s)", l.Store, LimitStoreMemory, LimitStoreRedis)
+	}
+	for _, d := range []struct {
+		key string
+		v   time.Duration
+	}{{"limits.redis_timeout", l.RedisTimeout}, {"limits.redis_probe_interval", l.RedisProbeInterval}} {
+		if d.v < 0 || d.v > time.Minute {
+			p.add(d.key, "must be a duration up to 1m such as \"50ms\", 0 = the default (got %s)", d.v)
+		}
+	}
+}
+
 func (l LoggingConfig) validate(p *configProblems) {
 	levels := strings.Join(logging.Levels(), ", ")
 	if _, err := logging.ParseLevel(l.Level); err != nil {
@@ -341,4 +388,23 @@ func quoteKey(k string) string {
 		}
 	}
 	return k
+}
+
+func (t TelemetryConfig) validate(p *configProblems) {
+	if t.OTLPEndpoint != "" {
+		if err := telemetry.CheckEndpoint(t.OTLPEndpoint); err != nil {
+			p.add("telemetry.otlp_endpoint", "%v", err)
+		}
+	}
+	if !(t.SampleRatio >= 0 && t.SampleRatio <= 1) { // also rejects NaN
+		p.add("telemetry.sample_ratio", "must be between 0 and 1 (got %v)", t.SampleRatio)
+	}
+	switch {
+	case t.ExportInterval < 0:
+		p.add("telemetry.export_interval", "must be >= 0 (got %s)", t.ExportInterval)
+	case t.ExportInterval > 0 && t.ExportInterval < 100*time.Millisecond:
+		p.add("telemetry.export_interval", "must be at least 100ms (got %s)", t.ExportInterval)
+	case t.ExportInterval > maxConfigSeconds*time.Second:
+		p.add("telemetry.export_interval", "must be at most one year (got %s)", t.ExportInterval)
+	}
 }

@@ -2,6 +2,7 @@ package nexus_test
 
 import (
 	"github.com/nexusllm/nexus/api"
+	"github.com/nexusllm/nexus/metrics"
 
 	"bufio"
 	"bytes"
@@ -32,6 +33,9 @@ func testConfig(backends ...nexus.BackendConfig) nexus.Config {
 	cfg.Server.StreamIdleTimeout = 2 * time.Second
 	cfg.Discovery.Enabled = false
 	cfg.HealthCheck.Enabled = false
+	// No background load polling: goroutine-baseline tests run beside
+	// these gateways. Tests of signal-aware routing turn it on.
+	cfg.Signals.Enabled = false
 	cfg.Backends = backends
 	return cfg
 }
@@ -273,4 +277,18 @@ func TestClientDisconnectCancelsUpstream(t *testing.T) {
 	b, _ := gw.Registry().Get("gpu")
 	require.Eventually(t, func() bool { return b.Pending() == 0 }, 5*time.Second, 10*time.Millisecond, "pending never leaks")
 	assert.True(t, b.Healthy(), "a client that leaves is not the backend's fault")
+}
+
+// recordedStats returns the gateway's /v1/stats once it counts total
+// requests: a stream is recorded when the gateway is done with the
+// backend, which may be just after the client read its last event.
+func recordedStats(t *testing.T, gw *nexus.Gateway, total uint64) metrics.Stats {
+	t.Helper()
+	var st metrics.Stats
+	require.Eventually(t, func() bool {
+		var err error
+		st, err = gw.Metrics().Stats(t.Context())
+		return err == nil && st.Requests.Total >= total
+	}, 5*time.Second, 5*time.Millisecond, "%d requests recorded", total)
+	return st
 }

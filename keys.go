@@ -9,8 +9,9 @@ import (
 // keyring builds the inbound keys of the configuration: the named [[keys]]
 // and, after them, server.api_keys as unnamed admin keys ("key-1", …),
 // which could do everything before keys had roles. A nil Keyring (no keys
-// at all) means authentication is off.
-func (c Config) keyring() (*limits.Keyring, error) {
+// at all) means authentication is off. opts are passed to limits.New
+// (the store of the budgets, see sharedLimits).
+func (c Config) keyring(opts ...limits.Option) (*limits.Keyring, error) {
 	if len(c.Keys) == 0 && len(c.Server.APIKeys) == 0 {
 		return nil, nil
 	}
@@ -30,7 +31,7 @@ func (c Config) keyring() (*limits.Keyring, error) {
 		k.Role = limits.RoleAdmin
 		keys = append(keys, k)
 	}
-	kr, err := limits.New(keys)
+	kr, err := limits.New(keys, opts...)
 	if err != nil {
 		return nil, fmt.Errorf("keys: %w", err)
 	}

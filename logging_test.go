@@ -89,7 +89,7 @@ func TestRequestLogLines(t *testing.T) {
 
 	errLine := lines["req-error"]
 	require.NotNil(t, errLine)
-	assert.Equal(t, "WARN", errLine["level"])
+	assert.Equal(t, "INFO", errLine["level"], "a client's error (4xx) is the client's problem: info, not warn")
 	assert.EqualValues(t, 404, errLine["status"])
 	assert.Contains(t, errLine["error"], "Model 'nope' not found")
 	assert.NotContains(t, errLine, "backend")

@@ -2,6 +2,7 @@ package nexus_test
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/http"
 	"slices"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/nexusllm/nexus"
 	"github.com/nexusllm/nexus/internal/promtest"
 	"github.com/nexusllm/nexus/metrics"
 	"github.com/nexusllm/nexus/nexustest"
@@ -253,4 +255,114 @@ func TestRealPrometheusScrapesGateway(t *testing.T) {
 	prom.WaitFor(t, "fallbacks", "sum(nexus_fallbacks_total)", fallbackOK)
 	prom.WaitFor(t, "healthy gauge", "nexus_backends_healthy", 3)
 	assert.EqualValues(t, sent, fx.st().Requests.Total)
+}
+
+// endpointMix is the traffic of TestMetricsAllEndpoints: requests per
+// (path, stream) on a backend that serves every endpoint and reports usage
+// 3 prompt + 4 completion tokens (embeddings and rerank: prompt only;
+// count_tokens: none).
+var endpointMix = []struct {
+	endpoint, path, body string
+	stream               bool
+	n                    int
+}{
+	{"chat", "/v1/chat/completions", `{"model":"omni","messages":[{"role":"user","content":"hi"}]}`, false, 6},
+	{"chat", "/v1/chat/completions", `{"model":"omni","stream":true,"messages":[{"role":"user","content":"hi"}]}`, true, 5},
+	{"completions", "/v1/completions", `{"model":"omni","prompt":"def f():","suffix":"return 1"}`, false, 4},
+	{"completions", "/v1/completions", `{"model":"omni","stream":true,"prompt":"x"}`, true, 3},
+	{"embeddings", "/v1/embeddings", `{"model":"omni","input":["a","b"]}`, false, 7},
+	{"rerank", "/v1/rerank", `{"model":"omni","query":"q","documents":["a","b"]}`, false, 2},
+	{"responses", "/v1/responses", `{"model":"omni","input":"hi"}`, false, 3},
+	{"responses", "/v1/responses", `{"model":"omni","stream":true,"input":"hi"}`, true, 2},
+	{"messages", "/v1/messages", `{"model":"omni","max_tokens":32,"messages":[{"role":"user","content":"hi"}]}`, false, 3},
+	{"messages", "/v1/messages", `{"model":"omni","max_tokens":32,"stream":true,"messages":[{"role":"user","content":"hi"}]}`, true, 2},
+	{"count_tokens", "/v1/messages/count_tokens", `{"model":"omni","messages":[{"role":"user","content":"hi"}]}`, false, 2},
+}
+
+// TestMetricsAllEndpoints sends a mix of every endpoint and checks exact
+// counts per endpoint in /metrics, /v1/stats and a real Prometheus, with
+// the seed's families unchanged.
+func TestMetricsAllEndpoints(t *testing.T) {
+	t.Parallel()
+	omni := nexustest.NewBackend(t, nexustest.Models("omni"), nexustest.Usage(3, 4))
+	cfg := testConfig(nexus.BackendConfig{Name: "omni", URL: omni.URL(), Type: "vllm", Priority: 1})
+	gw, url := startGateway(t, cfg)
+	prom := promtest.Start(t, strings.TrimPrefix(url, "http://"))
+	prom.WaitFor(t, "first scrape", `up{job="nexus"}`, 1)
+
+	want := map[string]int{}
+	total, streams, generative := 0, 0, 0
+	var wg sync.WaitGroup
+	for _, m := range endpointMix {
+		want[m.endpoint] += m.n
+		total += m.n
+		if m.stream {
+			streams += m.n
+		}
+		if m.endpoint != "embeddings" && m.endpoint != "rerank" && m.endpoint != "count_tokens" {
+			generative += m.n
+		}
+		for range m.n {
+			wg.Go(func() {
+				resp, body := postPath(t, url, m.path, m.body)
+				assert.Equal(t, http.StatusOK, resp.StatusCode, "%s: %s", m.path, body)
+			})
+		}
+	}
+	wg.Wait()
+	withUsage := total - want["count_tokens"]
+
+	text, f := promtest.Scrape(t, http.DefaultClient, url+"/metrics")
+	L := promtest.L
+	assert.EqualValues(t, total, f.Counter("nexus_requests_total", L("model", "omni", "backend", "omni", "status", "200")), text)
+	assert.Equal(t, 1, f.Count("nexus_requests_total"), "the seed's labels are unchanged: no endpoint label")
+	for ep, n := range want {
+		assert.EqualValues(t, n, f.Counter("nexus_endpoint_requests_total", L("endpoint", ep, "status", "200")), ep)
+	}
+	n, sum := f.HistogramCount("nexus_tokens_total", L("model", "omni", "backend", "omni", "type", "prompt"))
+	assert.EqualValues(t, withUsage, n)
+	assert.EqualValues(t, withUsage*3, sum)
+	_, sum = f.HistogramCount("nexus_tokens_total", L("model", "omni", "backend", "omni", "type", "completion"))
+	assert.EqualValues(t, generative*4, sum, "completion tokens from each endpoint's usage shape")
+	n, _ = f.HistogramCount("nexus_time_to_first_token_seconds", L("model", "omni", "backend", "omni"))
+	assert.EqualValues(t, streams, n, "TTFT for every stream, whatever its dialect")
+
+	st, err := gw.Metrics().Stats(t.Context())
+	require.NoError(t, err)
+	assert.EqualValues(t, total, st.Requests.Total)
+	assert.EqualValues(t, withUsage*3, st.Tokens.Prompt)
+	assert.EqualValues(t, generative*4, st.Tokens.Completion)
+	assert.EqualValues(t, streams, st.TimeToFirstToken.Count)
+	got := map[string]metrics.EndpointStats{}
+	for _, e := range st.Endpoints {
+		got[e.Name] = e
+	}
+	for ep, n := range want {
+		assert.EqualValues(t, n, got[ep].Requests, ep)
+		assert.Zero(t, got[ep].Errors, ep)
+	}
+	assert.EqualValues(t, want["embeddings"]*3, got["embeddings"].PromptTokens)
+	assert.Zero(t, got["embeddings"].CompletionTokens)
+	assert.EqualValues(t, want["messages"]*4, got["messages"].CompletionTokens)
+
+	// The history and the log show the endpoint.
+	var hist []struct {
+		Endpoint string `json:"endpoint"`
+	}
+	resp, err := http.Get(url + "/v1/history")
+	require.NoError(t, err)
+	require.NoError(t, json.NewDecoder(resp.Body).Decode(&hist))
+	resp.Body.Close()
+	seen := map[string]int{}
+	for _, h := range hist {
+		seen[h.Endpoint]++
+	}
+	for ep, n := range want {
+		assert.Equal(t, n, seen[ep], ep)
+	}
+
+	prom.WaitFor(t, "requests", "sum(nexus_requests_total)", float64(total))
+	for ep, n := range want {
+		prom.WaitFor(t, ep, `sum(nexus_endpoint_requests_total{endpoint="`+ep+`"})`, float64(n))
+	}
 }

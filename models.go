@@ -179,3 +179,37 @@ func (g *Gateway) Health() api.Health {
 func (g *Gateway) handleHealth(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, g.Health())
 }
+
+// Ready reports whether the gateway should receive traffic: Start's first
+// probe round has finished, at least one backend is healthy, and Drain has
+// not been called. It is GET /ready's answer; GET /health stays the
+// liveness answer.
+func (g *Gateway) Ready() (bool, string) {
+	switch {
+	case g.draining.Load():
+		return false, "draining: the gateway is shutting down"
+	case !g.probed.Load():
+		return false, "starting: the first health check round has not finished"
+	}
+	if _, healthy, _ := g.reg.Counts(); healthy == 0 {
+		return false, "no healthy backend"
+	}
+	return true, ""
+}
+
+// Drain marks the gateway as shutting down: GET /ready answers 503 from
+// now on, so a load balancer stops sending new requests while the server
+// drains the ones in flight. Requests still arriving are served.
+func (g *Gateway) Drain() { g.draining.Store(true) }
+
+// handleReady serves GET /ready: 200 {"status":"ready"} or 503 with the
+// reason, for load balancers and orchestrators' readiness probes.
+func (g *Gateway) handleReady(w http.ResponseWriter, r *http.Request) {
+	ok, why := g.Ready()
+	if !ok {
+		w.Header().Set("Retry-After", "1")
+		writeJSON(w, http.StatusServiceUnavailable, api.Ready{Status: "not_ready", Reason: why})
+		return
+	}
+	writeJSON(w, http.StatusOK, api.Ready{Status: "ready"})
+}

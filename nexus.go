@@ -33,6 +33,7 @@ import (
 	"net"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nexusllm/nexus/dashboard"
@@ -42,6 +43,7 @@ import (
 	"github.com/nexusllm/nexus/proxy"
 	"github.com/nexusllm/nexus/registry"
 	"github.com/nexusllm/nexus/routing"
+	"github.com/nexusllm/nexus/telemetry"
 )
 
 // MaxBodyBytes is the largest request body the gateway accepts.
@@ -52,22 +54,25 @@ const MaxBodyBytes = 10 << 20
 type Gateway struct {
 	cfg         Config
 	reg         *registry.Registry
-	router      *routing.Router
+	router      atomic.Pointer[routing.Router] // swapped whole on reload
 	fwd         *proxy.Forwarder
 	metrics     *metrics.Metrics
 	ownsMetrics bool
+	tracer      *telemetry.Tracer // nil when traces are off
 	checker     *health.Checker
 	history     *dashboard.History
 	dash        *dashboard.Dashboard
 	client      *http.Client
 	ownsClient  bool
 	log         *slog.Logger
-	auth        *authenticator // nil when no API keys are configured
-	limit       *limiter       // nil when max_concurrent_requests is 0
+	auth        atomic.Pointer[authenticator] // nil when no keys are configured; swapped whole on reload
+	limit       *limiter                      // nil when max_concurrent_requests is 0
 	started     time.Time
 	responses   *responseMemory // which backend created which response
 	uploads     *uploadGuard    // request bodies being read, per client address
 	sampler     *logSampler     // bounds repeated warning lines
+	fleet       *fleet          // load signals and the capacity queue (fleet.go)
+	shared      *sharedLimits   // per-key budgets in Redis; nil = in memory (limitstore.go)
 
 	// Passive health: consecutive failed requests that eject a backend,
 	// and how long before one request may try it again.
@@ -75,6 +80,13 @@ type Gateway struct {
 	passiveCooldown  time.Duration
 
 	inferenceMux, adminMux, dashMux, allMux *http.ServeMux
+
+	// Readiness: probed once Start's first probe round has finished;
+	// draining once Drain was called (shutdown).
+	probed, draining atomic.Bool
+
+	disc   discoveryRun // mDNS discovery between Start and Close (discovery.go)
+	reload reloadState  // live configuration reload (reload.go)
 
 	mu      sync.Mutex
 	cancel  context.CancelFunc
@@ -98,11 +110,22 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		base = slog.New(slog.DiscardHandler)
 	}
 	g := &Gateway{cfg: cfg, started: time.Now(), log: base.With(logging.ComponentKey, "gateway")}
-	keys, err := cfg.keyring()
+	tel, err := newTelemetrySetup(cfg, g.log) // tracing.go; starts nothing
+	if err != nil {
+		return nil, fmt.Errorf("nexus: telemetry: %w", err)
+	}
+	shared, err := openSharedLimits(cfg.Limits, o.limitStore, base) // limitstore.go
 	if err != nil {
 		return nil, err
 	}
-	g.auth, g.limit = newAuthenticator(keys, cfg.secrets()), newLimiter(cfg.Server.MaxConcurrentRequests)
+	g.shared = shared
+	keys, err := cfg.keyring(shared.options()...)
+	if err != nil {
+		_ = shared.Close()
+		return nil, err
+	}
+	g.auth.Store(newAuthenticator(keys, cfg.secrets()))
+	g.limit = newLimiter(cfg.Server.MaxConcurrentRequests)
 	g.responses = newResponseMemory(responseMemorySize, responseMemoryTTL)
 	g.uploads = newUploadGuard(cfg.Server.MaxUploadsPerClient)
 	g.sampler = newLogSampler(logLinesPerSecond)
@@ -112,29 +135,18 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	if g.reg == nil {
 		g.reg = registry.New()
 	}
-	strategy := o.strategy
-	if strategy == nil {
-		w := routing.Weights{Priority: cfg.Routing.Weights.Priority, Load: cfg.Routing.Weights.Load, Latency: cfg.Routing.Weights.Latency}
-		s, err := routing.ParseStrategy(cfg.Routing.Strategy, w)
-		if err != nil {
-			return nil, fmt.Errorf("nexus: routing.strategy: %w", err)
-		}
-		strategy = s
-	}
-	router, err := routing.New(g.reg, routing.Config{
-		Strategy:   strategy,
-		MaxRetries: cfg.Routing.MaxRetries,
-		Aliases:    cfg.Routing.Aliases,
-		Fallbacks:  cfg.Routing.Fallbacks,
-	})
+	g.fleet = newFleet(cfg, g.reg, base)
+	router, err := cfg.newRouter(g.reg, o.strategy) // reload.go
 	if err != nil {
-		return nil, fmt.Errorf("nexus: %w", err)
+		return nil, err
 	}
-	g.router = router
+	g.router.Store(router)
+	g.reload = reloadState{load: o.loader, strategy: o.strategy, cur: cfg}
+	g.disc = discoveryRun{browser: o.browser, log: discoveryLogger(base)}
 
 	g.metrics = o.metrics
 	if g.metrics == nil {
-		m, err := metrics.New(g.reg, metrics.WithStartTime(g.started))
+		m, err := metrics.New(g.reg, append(tel.metricOptions(), metrics.WithStartTime(g.started))...)
 		if err != nil {
 			return nil, fmt.Errorf("nexus: metrics: %w", err)
 		}
@@ -142,6 +154,8 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 	}
 	g.metrics.SetKnownModels(router.KnownModels())
 	g.metrics.SetKnownKeys(keys.Names())
+	g.fleet.observe(g.metrics, g.reg)
+	g.shared.observe(g.metrics, g.log)
 
 	g.client = o.client
 	if g.client == nil {
@@ -186,6 +200,7 @@ func New(cfg Config, opts ...Option) (*Gateway, error) {
 		}
 		return nil, err
 	}
+	g.tracer = tel.startTracer(g.ownsMetrics, g.log)
 	return g, nil
 }
 
@@ -240,6 +255,8 @@ func backendFromConfig(bc BackendConfig) registry.Config {
 		Priority:  bc.Priority,
 		APIKey:    bc.APIKey,
 		Source:    registry.SourceStatic,
+
+		MaxConcurrency: bc.MaxConcurrency,
 	}
 	for _, m := range bc.Models {
 		rc.Models = append(rc.Models, registry.Model{
@@ -283,7 +300,9 @@ func (g *Gateway) Start(ctx context.Context) error {
 		wg.Go(func() { g.checker.Check(ctx, b) })
 	}
 	wg.Wait()
-	if !g.cfg.HealthCheck.Enabled {
+	g.probed.Store(true)
+	g.startDiscovery(ctx) // discovery.go
+	if !g.cfg.HealthCheck.Enabled && g.fleet.poller == nil {
 		return nil
 	}
 	runCtx, cancel := context.WithCancel(ctx)
@@ -291,7 +310,12 @@ func (g *Gateway) Start(ctx context.Context) error {
 	g.cancel, g.done = cancel, done
 	go func() {
 		defer close(done)
-		g.checker.Run(runCtx)
+		var bg sync.WaitGroup
+		if g.cfg.HealthCheck.Enabled {
+			bg.Go(func() { g.checker.Run(runCtx) })
+		}
+		bg.Go(func() { g.fleet.run(runCtx) }) // load signals (fleet.go)
+		bg.Wait()
 	}()
 	return nil
 }
@@ -309,13 +333,18 @@ func (g *Gateway) Close() error {
 	cancel, done := g.cancel, g.done
 	g.mu.Unlock()
 	g.dash.Close()
+	g.stopDiscovery()
 	if cancel != nil {
 		cancel()
 		<-done
 	}
-	var err error
+	// The last push of metrics and spans is bounded.
+	ctx, cancelFlush := context.WithTimeout(context.Background(), telemetryFlushTimeout)
+	defer cancelFlush()
+	err := g.tracer.Shutdown(ctx)
+	err = errors.Join(err, g.shared.Close()) // before the metrics it reports to
 	if g.ownsMetrics {
-		err = g.metrics.Close(context.Background())
+		err = errors.Join(err, g.metrics.Close(ctx))
 	}
 	if g.ownsClient {
 		g.client.CloseIdleConnections()
@@ -339,4 +368,4 @@ func (g *Gateway) Dashboard() *dashboard.Dashboard { return g.dash }
 func (g *Gateway) History() *dashboard.History { return g.history }
 
 // Router returns the gateway's router.
-func (g *Gateway) Router() *routing.Router { return g.router }
+func (g *Gateway) Router() *routing.Router { return g.router.Load() }

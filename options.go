@@ -4,6 +4,8 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/nexusllm/nexus/discovery"
+	"github.com/nexusllm/nexus/limits"
 	"github.com/nexusllm/nexus/metrics"
 	"github.com/nexusllm/nexus/registry"
 	"github.com/nexusllm/nexus/routing"
@@ -18,6 +20,11 @@ type options struct {
 	logger   *slog.Logger
 	client   *http.Client
 	strategy routing.Strategy
+	browser  discovery.Browser                // WithDiscoveryBrowser (discovery.go)
+	loader   func() (Config, []string, error) // WithConfigLoader (reload.go)
+	// limitStore replaces the configured store of per-key budgets
+	// (WithLimitStore, limitstore.go).
+	limitStore func([]limits.Limit) (limits.Store, error)
 }
 
 // WithRegistry makes the gateway use reg instead of a registry of its own.

@@ -105,6 +105,7 @@ func snippet(b []byte) string {
 // history that the dashboard and GET /v1/history show.
 func (c *call) finish(status int) {
 	g := c.g
+	c.traceEnd(status) // tracing.go
 	c.ticket.Done(c.res.Usage.PromptTokens + c.res.Usage.CompletionTokens)
 	elapsed := time.Since(c.start)
 	e := api.HistoryEntry{
@@ -144,10 +145,10 @@ func (c *call) finish(status int) {
 		kind := cmp.Or(c.errKind, string(metrics.ErrorBackendError))
 		var ok bool
 		if ok, suppressed = g.sampler.allow(kind); !ok {
+			// Counted now, so the metric is current even if no line of
+			// this kind follows.
+			g.metrics.RecordLogSuppressed(ctx, kind, 1)
 			return
-		}
-		if suppressed > 0 {
-			g.metrics.RecordLogSuppressed(ctx, kind, suppressed)
 		}
 	}
 	attrs := make([]slog.Attr, 0, 20)

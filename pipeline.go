@@ -46,6 +46,8 @@ type call struct {
 	// errKind is the error's type (a metrics.ErrorType), the kind by which
 	// warning lines are sampled.
 	errKind string
+
+	trace callTrace // spans when tracing is on (tracing.go)
 }
 
 // serveInference runs the pipeline of one inference endpoint.
@@ -55,6 +57,7 @@ func (g *Gateway) serveInference(w http.ResponseWriter, r *http.Request, ep *end
 	if c.key, ok = g.principal(w, r, ep.api); !ok {
 		return
 	}
+	c.traceStart() // tracing.go; finish ends the span
 	if !c.readBody() {
 		return
 	}
@@ -86,7 +89,7 @@ func (c *call) admit() bool {
 	if p == nil {
 		return true
 	}
-	if !p.AllowsModel(c.req.Model) && !p.AllowsModel(c.g.router.Resolve(c.req.Model)) {
+	if !p.AllowsModel(c.req.Model) && !p.AllowsModel(c.g.Router().Resolve(c.req.Model)) {
 		// Answered as an unknown model: the key must not learn that it
 		// exists.
 		c.routeError(&routing.Error{Kind: routing.KindModelNotFound, Model: c.req.Model, Resolved: c.req.Model,
@@ -158,6 +161,7 @@ func (c *call) requirements() routing.Requirements {
 		Embedding:       c.ep.embedding,
 		Insert:          c.req.Suffix,
 	}
+	q.SessionKey, q.Priority = c.session() // fleet.go
 	return q
 }
 
@@ -173,9 +177,13 @@ func (c *call) route() bool {
 		}
 		q.Backend = b.ID
 	}
-	rt, err := c.g.router.Route(q)
+	rt, err := c.g.Router().Route(q)
 	if err != nil {
 		c.routeError(err)
+		return false
+	}
+	rt, ok := c.waitForRoom(q, rt) // fleet.go
+	if !ok {
 		return false
 	}
 	c.rt = rt
@@ -213,11 +221,18 @@ func (c *call) forward() {
 			// The request cannot be put in this backend's API: try the next.
 			last = &proxy.Error{Kind: proxy.KindBadResponse, Err: err}
 			c.g.log.Warn("request could not be translated for a backend", "request_id", c.id, "backend", b.Name, "error", err.Error())
+			if trial {
+				// End the trial it claimed, or the backend never gets another.
+				b.Eject(c.g.passiveCooldown, "trial request could not be sent: "+err.Error())
+			}
 			continue
 		}
+		c.traceAttempt(preq) // tracing.go: the attempt's span, its traceparent in preq
 		b.Begin()
 		res, err := c.g.fwd.Forward(ctx, c.w, preq)
+		c.traceAttemptEnd(res, err)
 		b.End()
+		c.g.fleet.freed() // a queued request may go (fleet.go)
 		c.res = res
 		if err == nil {
 			b.RecordSuccess()
@@ -246,10 +261,9 @@ func (c *call) forward() {
 		if pe.Committed || !pe.Retryable() {
 			break
 		}
-		if ok, suppressed := c.g.sampler.allow("attempt"); ok {
-			if suppressed > 0 {
-				c.g.metrics.RecordLogSuppressed(ctx, string(metrics.ErrorBackendError), suppressed)
-			}
+		if ok, suppressed := c.g.sampler.allow("attempt"); !ok {
+			c.g.metrics.RecordLogSuppressed(ctx, string(metrics.ErrorBackendError), 1)
+		} else {
 			c.g.log.Warn("backend attempt failed, trying the next one",
 				"request_id", c.id, "backend", b.Name, "model", att.Model, "attempt", att.Number, "error", pe.Error(),
 				"suppressed", suppressed)
@@ -431,6 +445,10 @@ func (c *call) routeError(err error) {
 		return
 	}
 	re.Endpoint = c.ep.path
+	if re.Kind == routing.KindModelNotFound && c.key != nil {
+		// A key is told only of the models it may use.
+		re.Available = c.g.modelsFor(c.key)
+	}
 	// Metrics turn a model name the gateway does not know into "other".
 	c.g.metrics.RecordError(c.r.Context(), metrics.ErrorType(re.Type()), re.Model)
 	c.errKind = re.Type()

@@ -151,6 +151,7 @@ func (g *Gateway) serveResponseByID(w http.ResponseWriter, r *http.Request, ep *
 	b.Begin()
 	res, err := g.fwd.Forward(r.Context(), w, preq)
 	b.End()
+	g.fleet.freed()
 	c.res = res
 	if err == nil {
 		if r.Method == http.MethodDelete {

@@ -61,12 +61,15 @@ func routeTable(dashPaths []string) []route {
 	}
 	rs := []route{
 		{http.MethodGet, "/health", surfaceInference, accessOpen, h((*Gateway).handleHealth)},
+		{http.MethodGet, "/ready", surfaceInference, accessOpen, h((*Gateway).handleReady)},
 		{http.MethodGet, "/v1/models", surfaceInference, accessInference, h((*Gateway).handleModels)},
 		{http.MethodGet, "/v1/models/{model...}", surfaceInference, accessInference, h((*Gateway).handleModel)},
 
 		{http.MethodGet, "/v1/backends", surfaceAdmin, accessKey, h((*Gateway).handleListBackends)},
 		{http.MethodPost, "/v1/backends", surfaceAdmin, accessAdmin, h((*Gateway).handleAddBackend)},
 		{http.MethodDelete, "/v1/backends/{name}", surfaceAdmin, accessAdmin, h((*Gateway).handleDeleteBackend)},
+		{http.MethodGet, "/v1/admin/reload", surfaceAdmin, accessKey, h((*Gateway).handleLastReload)},
+		{http.MethodPost, "/v1/admin/reload", surfaceAdmin, accessAdmin, h((*Gateway).handleReload)},
 
 		{http.MethodGet, "/metrics", surfaceMetrics, accessKey, func(g *Gateway) http.HandlerFunc { return g.metrics.Handler().ServeHTTP }},
 		{http.MethodGet, "/v1/stats", surfaceMetrics, accessKey, func(g *Gateway) http.HandlerFunc { return g.metrics.StatsHandler().ServeHTTP }},
@@ -153,9 +156,10 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	g.serve(g.inferenceMux, w, r)
 }
 
-// AdminHandler serves the fleet API: GET /v1/backends, POST /v1/backends
-// and DELETE /v1/backends/{name}. Changes need an admin key, or, when the
-// gateway has no keys at all, a loopback client.
+// AdminHandler serves the fleet API: GET /v1/backends, POST /v1/backends,
+// DELETE /v1/backends/{name}, and GET and POST /v1/admin/reload. Changes
+// need an admin key, or, when the gateway has no keys at all, a loopback
+// client.
 func (g *Gateway) AdminHandler() http.Handler { return g.handlerFor(g.adminMux) }
 
 // DashboardHandler serves the web dashboard: GET / (the page), /assets/,

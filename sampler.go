@@ -6,8 +6,9 @@ import (
 )
 
 // logLinesPerSecond is how many warning lines of one kind the gateway
-// writes per second; the rest are counted and reported with the next line
-// of that kind (and in nexus_log_lines_suppressed_total).
+// writes per second; the rest are reported with the next line of that kind
+// (attribute "suppressed") and counted at once in
+// nexus_log_lines_suppressed_total.
 const logLinesPerSecond = 10
 
 // logSampler limits repeated warning lines per kind (a bounded set: the

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nexusllm/nexus"
 	"github.com/nexusllm/nexus/nexustest"
+	"github.com/nexusllm/nexus/registry"
 )
 
 // newGateway builds and starts a gateway that is not served anywhere.
@@ -160,4 +161,40 @@ func TestAdminWritesWithoutKeysNeedLoopback(t *testing.T) {
 	rec := do(h, "DELETE", "/v1/backends/gpu", "127.0.0.1:1", "")
 	assert.Equal(t, http.StatusNoContent, rec.Code)
 	_, _ = io.Copy(io.Discard, rec.Body)
+}
+
+// TestReadiness: /ready is 200 once the first probe round finished with a
+// healthy backend, 503 with no healthy backend and after Drain; /health
+// (liveness) stays 200 throughout.
+func TestReadiness(t *testing.T) {
+	t.Parallel()
+	b := nexustest.NewBackend(t, nexustest.Models("llama3"))
+	cfg := testConfig(backendConfig("gpu", b, 1))
+	gw, err := nexus.New(cfg)
+	require.NoError(t, err)
+	t.Cleanup(func() { require.NoError(t, gw.Close()) })
+
+	rec := do(gw, "GET", "/ready", "", "")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, "not started: not ready")
+	assert.Contains(t, rec.Body.String(), "starting")
+	assert.Equal(t, http.StatusOK, do(gw, "GET", "/health", "", "").Code)
+
+	require.NoError(t, gw.Start(t.Context()))
+	rec = do(gw, "GET", "/ready", "", "")
+	assert.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	assert.JSONEq(t, `{"status":"ready"}`, rec.Body.String())
+
+	bk, _ := gw.Registry().Get("gpu")
+	bk.SetStatus(registry.StatusUnhealthy, "down")
+	rec = do(gw, "GET", "/ready", "", "")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Contains(t, rec.Body.String(), "no healthy backend")
+	bk.SetStatus(registry.StatusHealthy, "")
+	assert.Equal(t, http.StatusOK, do(gw, "GET", "/ready", "", "").Code)
+
+	gw.Drain()
+	rec = do(gw, "GET", "/ready", "", "")
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code)
+	assert.Contains(t, rec.Body.String(), "draining")
+	assert.Equal(t, http.StatusOK, do(gw, "GET", "/health", "", "").Code, "liveness is unaffected")
 }

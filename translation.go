@@ -31,7 +31,9 @@ var (
 		backend: registry.EndpointMessages,
 		dialect: proxy.DialectAnthropic,
 		request: func(body []byte, model string, c *call) ([]byte, error) {
-			out, err := translate.ChatRequestToMessages(body, translate.RequestOptions{})
+			out, err := translate.ChatRequestToMessages(body, translate.RequestOptions{
+				NoSampling: translate.SamplingRemoved(anthropicVersion(c)),
+			})
 			if err != nil {
 				return nil, err
 			}
@@ -42,6 +44,18 @@ var (
 		},
 	}
 )
+
+// anthropicVersion is the anthropic-version the gateway sends an
+// Anthropic-API backend for c: the client's, or defaultAnthropicVersion.
+// Under 2026-10-21 and later, chat requests lose temperature, top_p and
+// top_k on the way (that version has none of them); under the default
+// 2023-06-01 they pass.
+func anthropicVersion(c *call) string {
+	if v := c.r.Header.Get("Anthropic-Version"); v != "" {
+		return v
+	}
+	return defaultAnthropicVersion
+}
 
 // takesTopK reports whether a chat backend of type t accepts top_k (the
 // open engines do; OpenAI's API does not).

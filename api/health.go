@@ -17,3 +17,11 @@ type BackendsHealth struct {
 	Healthy   int `json:"healthy"`
 	Unhealthy int `json:"unhealthy"`
 }
+
+// Ready is the body of GET /ready.
+type Ready struct {
+	// Status is "ready" or "not_ready".
+	Status string `json:"status"`
+	// Reason says why the gateway is not ready; empty when it is.
+	Reason string `json:"reason,omitempty"`
+}

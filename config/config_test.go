@@ -40,7 +40,7 @@ func fullConfig() nexus.Config {
 			ConnectTimeout: 2 * time.Second, FirstByteTimeout: 90 * time.Second,
 			ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 60 * time.Second, IdleTimeout: 120 * time.Second,
 			ShutdownTimeout: 30 * time.Second},
-		Discovery: nexus.DiscoveryConfig{ServiceTypes: []string{"_custom._tcp.local."}, GracePeriodSeconds: 15},
+		Discovery: nexus.DiscoveryConfig{ServiceTypes: []string{"_custom._tcp.local."}, GracePeriodSeconds: 15, MaxBackends: 64},
 		HealthCheck: nexus.HealthCheckConfig{IntervalSeconds: 10, TimeoutSeconds: 2,
 			FailureThreshold: 5, RecoveryThreshold: 4, PassiveFailureThreshold: 3, PassiveCooldownSeconds: 30},
 		Routing: nexus.RoutingConfig{
@@ -48,11 +48,15 @@ func fullConfig() nexus.Config {
 			Weights:   nexus.RoutingWeights{Priority: 60, Load: 25, Latency: 15},
 			Aliases:   map[string]string{"gpt-4": "llama3:70b", "fast": "llama3:8b"},
 			Fallbacks: map[string][]string{"llama3:70b": {"qwen2.5:72b", "llama3:8b"}},
+
+			AffinityUser: true,
 		},
+		Signals: nexus.SignalsConfig{IntervalSeconds: 5},
+		Queue:   nexus.QueueConfig{MaxSize: 10, MaxWaitSeconds: 5},
 		Backends: []nexus.BackendConfig{
 			{Name: "local", URL: "http://localhost:11434", Type: "ollama", Priority: 0},
 			{Name: "gpu", URL: "https://gpu.example.internal:8443/prefix", Type: "llamacpp",
-				Priority: 50, APIKeyEnv: "GPU_KEY", Models: []nexus.ModelConfig{
+				Priority: 50, APIKeyEnv: "GPU_KEY", MaxConcurrency: 4, Models: []nexus.ModelConfig{
 					{ID: "llama3:70b", ContextLength: 8192, Vision: ptr(false), Tools: ptr(true)},
 					{ID: "qwen2.5:72b"},
 				}},

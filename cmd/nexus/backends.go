@@ -35,7 +35,8 @@ func newBackendsCommand(env func(string) (string, bool)) *cobra.Command {
 		RunE:    list,
 	}
 	listCmd.Flags().StringVarP(&status, "status", "s", "", "only backends with this status: healthy, unhealthy, unknown or draining")
-	cmd.AddCommand(listCmd, newBackendsAddCommand(&f, env), newBackendsRemoveCommand(&f, env))
+	cmd.AddCommand(listCmd, newBackendsAddCommand(&f, env), newBackendsRemoveCommand(&f, env),
+		newDiscoverCommand(env, nil)) // discover.go: the LAN, not the server
 	return cmd
 }
 

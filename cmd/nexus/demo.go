@@ -59,7 +59,7 @@ func newDemoCommand() *cobra.Command {
 			if err != nil {
 				return err
 			}
-			return serve(cmd.Context(), cfg, log, out, func(addr string) { printDemo(out, addr) })
+			return serve(cmd.Context(), cfg, log, out, func(addr string) { printDemo(out, addr) }, nil)
 		},
 	}
 	cmd.Flags().IntVarP(&port, "port", "p", 8000, "listen port")

@@ -5,6 +5,7 @@ import (
 
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"time"
@@ -20,11 +21,15 @@ type healthReport struct {
 
 func newHealthCommand(env func(string) (string, bool)) *cobra.Command {
 	var f clientFlags
+	var failUnhealthy bool
 	cmd := &cobra.Command{
 		Use:   "health",
 		Short: "Show the health of a running server and its backends",
 		Long: "health asks a running Nexus server (--url, default " + defaultServerURL + ") for its\n" +
-			"health summary and the status of every backend. --json prints the server's /health answer.",
+			"health summary and the status of every backend. --json prints the server's /health answer.\n" +
+			"With --fail-unhealthy it exits non-zero unless the status is \"healthy\" (a degraded or\n" +
+			"unhealthy gateway, or one that cannot be reached), for container health checks:\n" +
+			"  HEALTHCHECK CMD [\"nexus\", \"health\", \"--fail-unhealthy\", \"--timeout\", \"5s\"]",
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			c, err := newAPIClient(cmd, &f, env)
@@ -37,25 +42,33 @@ func newHealthCommand(env func(string) (string, bool)) *cobra.Command {
 				return err
 			}
 			out := cmd.OutOrStdout()
+			var h healthReport
+			if err := json.Unmarshal(raw, &h); err != nil {
+				return fmt.Errorf("GET /health: unexpected answer: %w", err)
+			}
+			verdict := func() error {
+				if failUnhealthy && h.Status != statusHealthy {
+					return unhealthyError(h)
+				}
+				return nil
+			}
 			if f.json {
 				var buf bytes.Buffer
 				if err := json.Indent(&buf, raw, "", "  "); err != nil {
 					return err
 				}
 				buf.WriteByte('\n')
-				_, err := buf.WriteTo(out)
-				return err
-			}
-			var h healthReport
-			if err := json.Unmarshal(raw, &h); err != nil {
-				return fmt.Errorf("GET /health: unexpected answer: %w", err)
+				if _, err := buf.WriteTo(out); err != nil {
+					return err
+				}
+				return verdict()
 			}
 			p := painter{on: f.color}
 			printHealth(out, h, p)
 			var list api.BackendList
 			if err := c.get(cmd.Context(), "/v1/backends", &list); err != nil {
 				fmt.Fprintf(cmd.ErrOrStderr(), "(backend details unavailable: %v)\n", err)
-				return nil
+				return verdict()
 			}
 			if len(list.Backends) > 0 {
 				fmt.Fprintln(out)
@@ -63,11 +76,27 @@ func newHealthCommand(env func(string) (string, bool)) *cobra.Command {
 			for _, b := range list.Backends {
 				printBackendHealth(out, b, p)
 			}
-			return nil
+			return verdict()
 		},
 	}
 	addClientFlags(cmd, &f)
+	cmd.Flags().BoolVar(&failUnhealthy, "fail-unhealthy", false,
+		"exit non-zero unless the server reports status \"healthy\" (for container health checks)")
 	return cmd
+}
+
+// statusHealthy is the /health status of a gateway whose backends are all
+// healthy.
+const statusHealthy = "healthy"
+
+// unhealthyError is what `nexus health --fail-unhealthy` returns (and so
+// exits non-zero with) when the server is reachable but not healthy.
+func unhealthyError(h healthReport) error {
+	status := clean(h.Status)
+	if status == "" {
+		return errors.New("server reported no health status")
+	}
+	return fmt.Errorf("server status is %s: %d of %d backends healthy", status, h.Backends.Healthy, h.Backends.Total)
 }
 
 // printHealth writes the summary lines of `nexus health`.

@@ -27,6 +27,7 @@ func newRootCommand(stdout, stderr io.Writer, env func(string) (string, bool)) *
 		newBackendsCommand(env),
 		newModelsCommand(env),
 		newHealthCommand(env),
+		newDiscoverCommand(env, nil),
 		newCompletionsCommand(),
 		&cobra.Command{
 			Use:   "version",

@@ -9,6 +9,8 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strconv"
 
 	"github.com/nexusllm/nexus"
@@ -47,7 +49,7 @@ func newServeCommand(env func(string) (string, bool)) *cobra.Command {
 			for _, w := range warnings {
 				log.Warn(w)
 			}
-			return serve(cmd.Context(), cfg, log, cmd.OutOrStdout(), nil)
+			return serve(cmd.Context(), cfg, log, cmd.OutOrStdout(), nil, newReloadSource(cmd, &f, env))
 		},
 	}
 	fl := cmd.Flags()
@@ -60,13 +62,45 @@ func newServeCommand(env func(string) (string, bool)) *cobra.Command {
 	return cmd
 }
 
-// loadConfig applies defaults < file < environment < flags. A missing file
-// is fine when it is the default path, an error when asked for by name.
-func loadConfig(cmd *cobra.Command, f *serveFlags, env func(string) (string, bool)) (nexus.Config, []string, error) {
-	path, named := f.config, cmd.Flags().Changed("config")
+// configPath is the config file serve reads: --config, else NEXUS_CONFIG,
+// else nexus.toml; named is false for the default.
+func configPath(cmd *cobra.Command, f *serveFlags, env func(string) (string, bool)) (path string, named bool) {
+	path, named = f.config, cmd.Flags().Changed("config")
 	if p, ok := env("NEXUS_CONFIG"); ok && p != "" && !named {
 		path, named = p, true
 	}
+	return path, named
+}
+
+// reloadSource is how a running serve reads its configuration again.
+type reloadSource struct {
+	load func() (nexus.Config, []string, error)
+	path string // the file to watch; "" when serve runs on defaults
+}
+
+// newReloadSource reads the configuration as at start (file, environment,
+// flags); once serve runs from a file, that file vanishing is an error,
+// not a return to the defaults.
+func newReloadSource(cmd *cobra.Command, f *serveFlags, env func(string) (string, bool)) *reloadSource {
+	path, _ := configPath(cmd, f, env)
+	if abs, err := filepath.Abs(path); err == nil {
+		path = abs
+	}
+	if _, err := os.Stat(path); err != nil {
+		return &reloadSource{load: func() (nexus.Config, []string, error) { return loadConfig(cmd, f, env) }}
+	}
+	return &reloadSource{path: path, load: func() (nexus.Config, []string, error) {
+		if _, err := os.Stat(path); err != nil {
+			return nexus.Config{}, nil, fmt.Errorf("read config: %w", err)
+		}
+		return loadConfig(cmd, f, env)
+	}}
+}
+
+// loadConfig applies defaults < file < environment < flags. A missing file
+// is fine when it is the default path, an error when asked for by name.
+func loadConfig(cmd *cobra.Command, f *serveFlags, env func(string) (string, bool)) (nexus.Config, []string, error) {
+	path, named := configPath(cmd, f, env)
 	cfg, warnings, err := config.Load(path)
 	switch {
 	case errors.Is(err, fs.ErrNotExist) && !named:
@@ -107,9 +141,15 @@ func newLogger(w io.Writer, lc nexus.LoggingConfig) (*slog.Logger, error) {
 }
 
 // serve runs the gateway until ctx is done, then drains in-flight requests.
-// ready, when not nil, is called with the listening address.
-func serve(ctx context.Context, cfg nexus.Config, log *slog.Logger, stdout io.Writer, ready func(addr string)) error {
-	gw, err := nexus.New(cfg, nexus.WithLogger(log))
+// ready, when not nil, is called with the listening address. src, when not
+// nil, enables live reload: on SIGHUP, when its file changes, and on POST
+// /v1/admin/reload.
+func serve(ctx context.Context, cfg nexus.Config, log *slog.Logger, stdout io.Writer, ready func(addr string), src *reloadSource) error {
+	opts := []nexus.Option{nexus.WithLogger(log)}
+	if src != nil {
+		opts = append(opts, nexus.WithConfigLoader(src.load))
+	}
+	gw, err := nexus.New(cfg, opts...)
 	if err != nil {
 		return err
 	}
@@ -132,6 +172,10 @@ func serve(ctx context.Context, cfg nexus.Config, log *slog.Logger, stdout io.Wr
 	}
 	// Live dashboard streams never go idle: end them when draining starts.
 	srv.RegisterOnShutdown(gw.Dashboard().Close)
+	if src != nil {
+		stop := startReloads(ctx, gw, log, src)
+		defer stop()
+	}
 	h := gw.Health()
 	log.Info("nexus listening", "addr", ln.Addr().String(), "version", version,
 		"backends", h.Backends.Total, "healthy", h.Backends.Healthy, "models", h.Models)
@@ -149,6 +193,7 @@ func serve(ctx context.Context, cfg nexus.Config, log *slog.Logger, stdout io.Wr
 	// closes idle connections and waits for in-flight requests and streams
 	// to finish, for at most shutdown_timeout; then what is left is cut.
 	drain := cfg.Server.ShutdownTimeout
+	gw.Drain() // GET /ready answers 503 from now on
 	log.Info("shutting down: draining in-flight requests", "timeout", drain)
 	sctx, cancel := context.WithTimeout(context.Background(), drain)
 	defer cancel()
