@@ -143,8 +143,12 @@ func (c *call) waitForRoom(q routing.Requirements, rt *routing.Route) (*routing.
 	if queue == nil {
 		return rt, true
 	}
+	full := rt.Full()
+	if !full && queue.Len() == 0 {
+		return rt, true // the common case: no lock, no allocation
+	}
 	group := rt.Resolved + "\x00" + q.Backend
-	if !rt.Full() && queue.Waiting(group) == 0 {
+	if !full && queue.Waiting(group) == 0 {
 		return rt, true
 	}
 	ctx := c.r.Context()
