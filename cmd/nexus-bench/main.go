@@ -76,6 +76,8 @@ type options struct {
 	backend           string
 	child             string
 	childBackend      string
+	fleet             bool
+	fleetSVG          string
 }
 
 // localModel is the model the fake backend serves.
@@ -118,6 +120,8 @@ func parseFlags(args []string, stderr io.Writer) (*options, error) {
 	fs.StringVar(&o.backend, "backend", "fast", "fake backend: fast (prepared answers) or nexustest")
 	fs.StringVar(&o.child, "child", "", "internal: serve only this hop (gateway or bare-proxy) for -gateway-process")
 	fs.StringVar(&o.childBackend, "child-backend", "", "internal: backend URL of -child")
+	fs.BoolVar(&o.fleet, "fleet", false, "run the fleet benchmark instead: simulated mixed fleet, three routing configurations, TTFT and cold loads (~1 minute; tiny with -smoke)")
+	fs.StringVar(&o.fleetSVG, "fleet-svg", "fleet-ttft.svg", "with -fleet: write the TTFT picture here (\"\" for none)")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil, err
@@ -218,6 +222,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	if o.child != "" {
 		return runChild(ctx, o, stdout)
+	}
+	if o.fleet {
+		return runFleetCmd(ctx, o, stdout, stderr)
 	}
 	if _, ok := stderr.(*os.File); !ok {
 		// The progress line and the child processes write concurrently.
