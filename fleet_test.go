@@ -20,6 +20,8 @@ import (
 
 	"github.com/nexusllm/nexus"
 	"github.com/nexusllm/nexus/api"
+	"github.com/nexusllm/nexus/internal/promtest"
+	"github.com/nexusllm/nexus/metrics"
 	"github.com/nexusllm/nexus/nexustest"
 	"github.com/nexusllm/nexus/registry"
 )
@@ -333,6 +335,26 @@ func TestFleetSaturatedSkipped(t *testing.T) {
 	assert.Nil(t, list["first"].Load.SlotsTotal)
 	assert.False(t, list["first"].Load.Stale)
 	assert.Nil(t, list["second"].Load)
+
+	// /v1/stats shows the same reading; /metrics has it as gauges.
+	st, err := gw.Metrics().Stats(t.Context())
+	require.NoError(t, err)
+	var first, second metrics.BackendStats
+	for _, b := range st.Backends {
+		switch b.ID {
+		case "first":
+			first = b
+		case "second":
+			second = b
+		}
+	}
+	require.NotNil(t, first.ReportedWaiting)
+	assert.EqualValues(t, 30, *first.ReportedWaiting)
+	assert.EqualValues(t, 8, *first.ReportedRunning)
+	assert.InDelta(t, 0.5, *first.KVCacheUsage, 1e-9)
+	assert.Nil(t, second.ReportedWaiting, "a backend that reported nothing shows nothing")
+	_, f := promtest.Scrape(t, http.DefaultClient, base+"/metrics")
+	assert.EqualValues(t, 30, f.Gauge("nexus_backend_reported_waiting", promtest.L("backend", "first")))
 }
 
 func fleetBackends(t *testing.T, base string) map[string]api.Backend {

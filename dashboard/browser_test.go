@@ -16,6 +16,7 @@ import (
 
 	"github.com/nexusllm/nexus"
 	"github.com/nexusllm/nexus/nexustest"
+	"github.com/nexusllm/nexus/registry"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -31,6 +32,8 @@ type gatewayUnderTest struct {
 	// StopEvents ends the event streams and refuses new ones, leaving the
 	// JSON endpoints up.
 	StopEvents func()
+	// Registry is the gateway's registry (to publish a load reading).
+	Registry *registry.Registry
 }
 
 // startServer runs a real gateway on loopback in front of two nexustest
@@ -81,7 +84,7 @@ func startServer(t *testing.T) gatewayUnderTest {
 		res.Body.Close()
 		return id, res.StatusCode
 	}
-	return gatewayUnderTest{URL: srv.URL, Send: send, StopEvents: gw.Dashboard().Close}
+	return gatewayUnderTest{URL: srv.URL, Send: send, StopEvents: gw.Dashboard().Close, Registry: gw.Registry()}
 }
 
 // TestBrowserDashboard drives headless Chromium against the dashboard: the
@@ -134,6 +137,15 @@ func TestBrowserDashboard(t *testing.T) {
 	assert.Equal(t, "200", cells[3])
 	assert.Equal(t, "17", cells[5], "12 prompt + 5 completion tokens")
 	b.waitFor(t, `document.querySelector('[data-backend="alpha"] [data-field="requests"]').textContent === "1"`, "the backend card counter")
+
+	// What an engine reports about its load shows on its card.
+	alpha, ok := gw.Registry.Get("alpha")
+	require.True(t, ok)
+	l := registry.NewLoad(time.Now())
+	l.Running, l.Waiting, l.KVCacheUsage = 2, 1, 0.42
+	l.LoadedModels = []registry.LoadedModel{{Name: "llama3"}}
+	alpha.SetLoad(l)
+	b.waitFor(t, `document.querySelector('[data-backend="alpha"] [data-field="load"]').textContent === "Reported load: running 2 · waiting 1 · KV 42% · loaded: llama3"`, "the reported load on the card")
 
 	// The latency figures the page shows are /v1/stats's, and truthful:
 	// for one fast request the p95 is that request's duration (the seed's

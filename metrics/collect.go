@@ -192,11 +192,15 @@ func (m *Metrics) buildBackends(f *fold) []BackendStats {
 	reg := m.reg.Backends()
 	out := make([]BackendStats, 0, len(reg)+len(f.backends))
 	claimed := make(map[string]bool, len(reg))
+	loads := m.backendLoads()
 	for _, b := range reg {
 		label := SanitizeLabel(b.ID)
 		claimed[label] = true
 		bs := backendStats(f.backends[label])
 		bs.ID, bs.Name, bs.Status, bs.Pending = b.ID, b.Name, b.Status().String(), b.Pending()
+		if l, ok := loads[b.ID]; ok {
+			bs.ReportedRunning, bs.ReportedWaiting, bs.KVCacheUsage = l[0], l[1], l[2]
+		}
 		out = append(out, bs)
 	}
 	for label, a := range f.backends {

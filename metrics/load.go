@@ -69,3 +69,28 @@ func (m *Metrics) observeBackendLoad(o metric.Observer) {
 }
 
 func gaugeValue(v float64) bool { return v >= 0 && !math.IsInf(v, 1) }
+
+// backendLoads returns, per backend ID, the running, waiting and KV usage
+// the BackendLoadFunc reports (nil where a value is not reported), for
+// /v1/stats: the same readings as the gauges.
+func (m *Metrics) backendLoads() map[string][3]*float64 {
+	p := m.backendLoad.Load()
+	if p == nil || *p == nil {
+		return nil
+	}
+	out := map[string][3]*float64{}
+	(*p)(func(id string, running, waiting, kv float64, ok bool) bool {
+		if !ok {
+			return true
+		}
+		var l [3]*float64
+		for i, v := range [3]float64{running, waiting, kv} {
+			if gaugeValue(v) {
+				l[i] = &v
+			}
+		}
+		out[id] = l
+		return true
+	})
+	return out
+}

@@ -94,6 +94,12 @@ type BackendStats struct {
 	Pending int64 `json:"pending"`
 	// ProbeLatencyMs is the mean health-probe round trip.
 	ProbeLatencyMs float64 `json:"probe_latency_ms"`
+	// ReportedRunning, ReportedWaiting and KVCacheUsage are what the
+	// backend's engine last reported (the BackendLoadFunc: vLLM, SGLang,
+	// llama.cpp, Ollama); omitted when it reported nothing.
+	ReportedRunning *float64 `json:"reported_running,omitempty"`
+	ReportedWaiting *float64 `json:"reported_waiting,omitempty"`
+	KVCacheUsage    *float64 `json:"kv_cache_usage,omitempty"`
 }
 
 // ModelStats describes one model (the model served, after aliases and

@@ -147,8 +147,23 @@
       dl.append(div);
     }
     card.append(head, el('p', { class: 'meta', 'data-field': 'url' }), dl,
+      el('p', { class: 'meta', 'data-field': 'load' }),
       el('p', { class: 'chips', 'data-field': 'models' }), el('p', { class: 'error', 'data-field': 'error' }));
     return card;
+  }
+
+  // loadText describes what a backend's engine reports about its load
+  // (GET /v1/backends "load"), '' when it reports nothing.
+  function loadText(l) {
+    if (!l) return '';
+    const parts = [];
+    if (l.running !== null && l.running !== undefined) parts.push('running ' + num(l.running));
+    if (l.waiting !== null && l.waiting !== undefined) parts.push('waiting ' + num(l.waiting));
+    if (l.kv_cache_usage !== null && l.kv_cache_usage !== undefined) parts.push('KV ' + Math.round(num(l.kv_cache_usage) * 100) + '%');
+    if (l.slots_total !== null && l.slots_total !== undefined) parts.push('slots ' + num(l.slots_busy) + '/' + num(l.slots_total));
+    if (Array.isArray(l.loaded_models)) parts.push('loaded: ' + (l.loaded_models.map((m) => String(m.name)).join(', ') || 'none'));
+    if (parts.length === 0) return '';
+    return 'Reported load: ' + parts.join(' · ') + (l.stale ? ' (stale)' : '');
   }
 
   function field(card, name) {
@@ -189,6 +204,9 @@
         chips.dataset.sig = ids.join('\n');
         chips.replaceChildren(...ids.map((id) => el('span', { class: 'chip' }, id)));
       }
+      const load = loadText(b.load);
+      setField(card, 'load', load);
+      field(card, 'load').hidden = load === '';
       const err = field(card, 'error');
       setField(card, 'error', b.last_error || '');
       err.hidden = !b.last_error;
