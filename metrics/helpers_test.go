@@ -63,3 +63,5 @@ func scrape(t testing.TB, h http.Handler) families {
 
 // L builds a label map from pairs.
 func L(kv ...string) map[string]string { return promtest.L(kv...) }
+
+func ptr[T any](v T) *T { return &v }

@@ -228,7 +228,8 @@ func TestStatsMatchesMix(t *testing.T) {
 
 	assert.Equal(t, []metrics.BackendStats{
 		{ID: "gpu-2", Name: "gpu-2 name", Status: "unhealthy", Requests: 3, Errors: 1, AverageLatencyMs: 800, Pending: 2},
-		{ID: "ollama-local:11434", Name: "ollama-local:11434 name", Status: "healthy", Requests: 3, AverageLatencyMs: 700, ProbeLatencyMs: 40},
+		{ID: "ollama-local:11434", Name: "ollama-local:11434 name", Status: "healthy", Requests: 3, AverageLatencyMs: 700, ProbeLatencyMs: 40,
+			ReportedRunning: ptr(2.0), ReportedWaiting: ptr(1.0), KVCacheUsage: ptr(0.5)}, // what the engine reported
 		{ID: "other", Name: "other", Requests: 1, AverageLatencyMs: 500, ProbeLatencyMs: 10},
 	}, s.Backends)
 
