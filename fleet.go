@@ -114,11 +114,11 @@ func (f *fleet) freed() {
 	}
 }
 
-// session returns the request's session key (X-Nexus-Session-Id,
+// sessionKey returns the request's session key (X-Nexus-Session-Id,
 // X-Claude-Code-Session-Id, the body's prompt_cache_key, or its user when
 // routing.affinity_user is on; "" for none) and its queue priority.
-func (c *call) session() (string, routing.Priority) {
-	key := sessionID(c.r)
+func (c *call) sessionKey() (string, routing.Priority) {
+	key := c.session
 	if key == "" {
 		key = c.req.PromptCacheKey
 	}

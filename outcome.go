@@ -118,7 +118,7 @@ func (c *call) finish(status int) {
 		DurationMS: float64(elapsed.Microseconds()) / 1000,
 		Error:      c.err,
 		Translated: c.trans,
-		Session:    sessionID(c.r),
+		Session:    c.session,
 		Key:        c.keyName(),
 	}
 	if a := c.att; a != nil {

@@ -46,13 +46,21 @@ type call struct {
 	// errKind is the error's type (a metrics.ErrorType), the kind by which
 	// warning lines are sampled.
 	errKind string
+	// session is the client's session header (X-Nexus-Session-Id or
+	// X-Claude-Code-Session-Id), "" when it sent none.
+	session string
 
 	trace callTrace // spans when tracing is on (tracing.go)
 }
 
+// newCall starts the record of one request to ep.
+func (g *Gateway) newCall(w http.ResponseWriter, r *http.Request, ep *endpoint) *call {
+	return &call{g: g, w: w, r: r, ep: ep, id: w.Header().Get(HeaderRequestID), start: time.Now(), session: sessionID(r)}
+}
+
 // serveInference runs the pipeline of one inference endpoint.
 func (g *Gateway) serveInference(w http.ResponseWriter, r *http.Request, ep *endpoint) {
-	c := &call{g: g, w: w, r: r, ep: ep, id: w.Header().Get(HeaderRequestID), start: time.Now()}
+	c := g.newCall(w, r, ep)
 	var ok bool
 	if c.key, ok = g.principal(w, r, ep.api); !ok {
 		return
@@ -142,9 +150,9 @@ func (c *call) readBody() bool {
 	}
 	// The body did not arrive whole (read timeout, broken upload): say so
 	// rather than answer an empty 200.
+	c.err = "request body not received: " + err.Error() // for the log and history
 	c.reject(http.StatusRequestTimeout, metrics.ErrorInvalidRequest, openai.TypeInvalidRequest,
 		"The request body did not arrive in time or was cut off.", "", "request_timeout")
-	c.err = "request body not received: " + err.Error()
 	return false
 }
 
@@ -161,7 +169,7 @@ func (c *call) requirements() routing.Requirements {
 		Embedding:       c.ep.embedding,
 		Insert:          c.req.Suffix,
 	}
-	q.SessionKey, q.Priority = c.session() // fleet.go
+	q.SessionKey, q.Priority = c.sessionKey() // fleet.go
 	return q
 }
 
@@ -411,7 +419,9 @@ func (c *call) reject(status int, errType metrics.ErrorType, typ, msg, param, co
 		c.errKind = string(errType)
 	}
 	c.writeError(status, typ, msg, param, code)
-	c.err = msg
+	if c.err == "" {
+		c.err = msg // unless the caller recorded a more precise cause
+	}
 	c.finish(status)
 }
 

@@ -127,7 +127,7 @@ func (c *call) owner(id, param string) (*registry.Backend, responseOwner, bool) 
 // the backend that created the response, with no failover (the state lives
 // there).
 func (g *Gateway) serveResponseByID(w http.ResponseWriter, r *http.Request, ep *endpoint) {
-	c := &call{g: g, w: w, r: r, ep: ep, id: w.Header().Get(HeaderRequestID), start: time.Now()}
+	c := g.newCall(w, r, ep)
 	rid := r.PathValue("id")
 	b, o, ok := c.owner(rid, "")
 	if !ok {
